@@ -1,0 +1,105 @@
+#pragma once
+// Plugin kind "architecture": builds a runnable Model from a ModelFile.
+// Models compose the core kernels (tessel/kernels.hpp); they don't write
+// their own loops for matmul, norms, rope, softmax or attention.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tessel/codec.hpp"
+#include "tessel/plugin.hpp"
+#include "tessel/tensor.hpp"
+#include "tessel/types.hpp"
+
+namespace tessel {
+
+struct RuntimeOptions {
+  int threads = 0;          // 0: all cores
+  int n_ctx = 0;            // 0: min(n_ctx_train, 4096)
+  int n_batch = 512;        // rows per forward() call
+  bool kv_f16 = true;       // llama.cpp's default KV cache type
+  bool flash_attn = false;  // llama.cpp's flash-attention numerics (F16 V·P accumulation)
+};
+
+struct HParams {
+  std::string arch;
+  int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0;
+  int64_t head_dim = 0, n_ff = 0, n_ctx_train = 0;
+  int64_t n_embd_out = 0;           // width after pooled_head (dense heads); n_embd if none
+  bool causal = true;               // false for embedding encoders
+  bool has_logits = true;           // false for encoders without an LM head
+  std::string pooling = "none";     // none | mean | cls | last | rank (from metadata)
+};
+
+// Rows for one forward() call: token ids or raw embedding rows, never both.
+struct Batch {
+  std::vector<TokenId> tokens;   // n rows, or empty when `embd` is used
+  std::vector<float> embd;       // [n, n_embd] raw rows (llama_batch.embd), or empty
+  std::vector<int32_t> pos;      // n
+  std::vector<int32_t> seq;      // n: sequence id of each row
+  std::vector<uint8_t> output;   // n: 1 where this row's outputs are wanted
+  bool causal = true;            // false: rows attend both ways (mtmd image chunk)
+
+  size_t size() const { return pos.size(); }
+  void add_token(TokenId t, int32_t p, int32_t s, bool out) {
+    tokens.push_back(t); pos.push_back(p); seq.push_back(s); output.push_back(out ? 1 : 0);
+  }
+};
+
+// Receives every intermediate tensor of a forward pass, named as llama.cpp's
+// graph names them (attn_norm-0, Qcur-0, ...). `ne` is in ggml order.
+class TensorSink {
+ public:
+  virtual ~TensorSink() = default;
+  virtual void on_tensor(const std::string& name, const float* data,
+                         std::span<const int64_t> ne) = 0;
+};
+
+struct Outputs {
+  bool want_logits = true;
+  bool want_hidden = false;      // final-norm hidden states, before pooling
+  std::vector<int32_t> rows;     // batch row of each output row
+  std::vector<float> logits;     // [rows.size(), n_vocab]
+  std::vector<float> hidden;     // [rows.size(), n_embd]
+  TensorSink* sink = nullptr;    // set to dump intermediates (slow path)
+};
+
+// Per-session state: KV cache, scratch buffers.
+class Context {
+ public:
+  virtual ~Context() = default;
+  virtual void clear() = 0;                 // forget every sequence
+  virtual int32_t n_ctx() const = 0;
+  virtual int32_t n_past(int32_t seq) const = 0;  // next free position of `seq`
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const HParams& hparams() const = 0;
+  virtual std::unique_ptr<Context> new_context(const RuntimeOptions& opts) const = 0;
+  // Throws tessel::Error when the batch does not fit the context, a token id
+  // is out of range or the embedding width is wrong.
+  virtual void forward(const Batch& batch, Context& ctx, Outputs& out) = 0;
+  // The token-embedding lookup as raw rows [ids.size(), n_embd], without any
+  // architecture input scaling (feeding them back via Batch::embd must be
+  // equivalent to feeding the tokens, as llama.cpp's batch.embd is).
+  virtual void embed_tokens(std::span<const TokenId> ids, float* rows) const = 0;
+  // Heads applied after pooling (EmbeddingGemma's dense_2/dense_3):
+  // [n_rows, n_embd] -> [n_rows, n_embd_out]. Default: identity.
+  virtual void pooled_head(std::span<const float> in, size_t n_rows, std::vector<float>& out) const {
+    out.assign(in.begin(), in.end());
+    (void)n_rows;
+  }
+};
+
+class Architecture : public PluginObject {
+ public:
+  // Throws tessel::Error naming the file and the missing/mis-shaped tensor or key.
+  virtual std::unique_ptr<Model> load(const ModelFile& file, const CodecSet& codecs,
+                                      const RuntimeOptions& opts) const = 0;
+};
+
+}  // namespace tessel

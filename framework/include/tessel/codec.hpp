@@ -1,0 +1,63 @@
+#pragma once
+// Plugin kind "codec": encodes and decodes one ggml element type. One codec
+// plugin (a CodecProvider) may serve many types.
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "tessel/plugin.hpp"
+#include "tessel/types.hpp"
+
+namespace tessel {
+
+class Codec {
+ public:
+  virtual ~Codec() = default;
+  virtual TypeId type() const = 0;
+  virtual size_t block_elems() const = 0;   // 1, 32 or 256
+  virtual size_t block_bytes() const = 0;
+  // n is a multiple of block_elems().
+  virtual void to_float(const void* src, float* dst, size_t n) const = 0;
+  // ggml's reference rounding (quantize_row_*_ref), so outputs are byte-identical.
+  virtual void from_float(const float* src, void* dst, size_t n) const = 0;
+  // Activations are quantized to this type before dot(): Q8_0 for the
+  // 32-element blocks, Q8_1 for Q4_1/Q5_1, Q8_K for k-quants, F16 for F16 ...
+  virtual TypeId dot_type() const = 0;
+  // Dot product of one weight row with one activation row already encoded in
+  // dot_type(); n elements.
+  virtual float dot(const void* w_row, const void* act_row, size_t n) const = 0;
+  // Importance-weighted quantization (llama-quantize's imatrix path); default
+  // ignores the weights.
+  virtual void from_float_weighted(const float* src, void* dst, size_t n,
+                                   const float* /*importance*/) const {
+    from_float(src, dst, n);
+  }
+};
+
+class CodecProvider : public PluginObject {
+ public:
+  virtual std::vector<const Codec*> codecs() const = 0;  // owned by the provider
+};
+
+// Codecs by type, gathered from every loaded codec plugin.
+class CodecSet {
+ public:
+  void add(const Codec* c) { by_type_[c->type()] = c; }
+  const Codec* find(TypeId t) const {
+    auto it = by_type_.find(t);
+    return it == by_type_.end() ? nullptr : it->second;
+  }
+  // Throws tessel::Error naming `what` (e.g. a tensor name) and the type.
+  const Codec& get(TypeId t, std::string_view what = {}) const;
+  std::vector<TypeId> types() const;
+
+  // Keeps the providing plugins loaded while this set lives.
+  std::vector<std::shared_ptr<const CodecProvider>> owners;
+
+ private:
+  std::map<TypeId, const Codec*> by_type_;
+};
+
+}  // namespace tessel
