@@ -1,0 +1,330 @@
+// Pipeline YAML → PipelineSpec. Validation is strict (an unknown key is an
+// error) because a silently ignored typo in a config is worse than a refusal.
+#include "tessel/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "tessel/error.hpp"
+
+namespace tessel {
+
+std::string shared_dir_default() {
+  if (const char* env = std::getenv("TESSEL_SHARED"); env && *env) return env;
+#ifdef TESSEL_SOURCE_DIR
+  return (std::filesystem::path(TESSEL_SOURCE_DIR) / ".." / "shared").lexically_normal().string();
+#else
+  return "../shared";
+#endif
+}
+
+namespace {
+
+struct Reader {
+  std::string source;
+  std::vector<std::string> overridden;  // keys set by --set: errors name the flag, not a line
+
+  std::string where(const YAML::Node& n, const std::string& key) const {
+    for (const auto& o : overridden)
+      if (key == o || key.rfind(o + ".", 0) == 0 || key.rfind(o + "[", 0) == 0)
+        return "--set " + o + " (over " + source + "): '" + key + "'";
+    const YAML::Mark m = n.Mark();
+    std::string at = source;
+    if (m.line >= 0) at += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    return at + ": '" + key + "'";
+  }
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& what) const {
+    throw Error(where(n, key) + " " + what);
+  }
+
+  // Expands ${VAR}; TESSEL_SHARED falls back to the repo's ../shared.
+  std::string expand(const YAML::Node& n, const std::string& key, const std::string& s) const {
+    std::string out;
+    for (size_t i = 0; i < s.size();) {
+      if (s.compare(i, 2, "${") == 0) {
+        size_t end = s.find('}', i);
+        if (end == std::string::npos) fail(n, key, "has an unterminated ${...}");
+        std::string var = s.substr(i + 2, end - i - 2);
+        const char* val = std::getenv(var.c_str());
+        if (val && *val) out += val;
+        else if (var == "TESSEL_SHARED") out += shared_dir_default();
+        else fail(n, key, "uses ${" + var + "}, which is not set in the environment");
+        i = end + 1;
+      } else {
+        out += s[i++];
+      }
+    }
+    return out;
+  }
+
+  std::string str(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) fail(n, key, "must be a string");
+    return expand(n, key, n.Scalar());
+  }
+  template <class T>
+  T num(const YAML::Node& n, const std::string& key, const char* what) const {
+    if (!n.IsScalar()) fail(n, key, std::string("must be ") + what);
+    try {
+      return n.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(n, key, std::string("must be ") + what + ", got '" + n.Scalar() + "'");
+    }
+  }
+  int integer(const YAML::Node& n, const std::string& key) const { return num<int>(n, key, "an integer"); }
+  float real(const YAML::Node& n, const std::string& key) const { return num<float>(n, key, "a number"); }
+  bool boolean(const YAML::Node& n, const std::string& key) const { return num<bool>(n, key, "true or false"); }
+  std::vector<std::string> strings(const YAML::Node& n, const std::string& key) const {
+    std::vector<std::string> out;
+    if (n.IsScalar()) { out.push_back(str(n, key)); return out; }
+    if (!n.IsSequence()) fail(n, key, "must be a list of strings");
+    for (const auto& item : n) out.push_back(str(item, key));
+    return out;
+  }
+
+  using Handler = std::function<void(const YAML::Node&, const std::string& key)>;
+  // Visits a mapping; an unknown key is an error listing the known ones.
+  void map(const YAML::Node& n, const std::string& prefix, const std::map<std::string, Handler>& known) const {
+    if (!n.IsMap()) fail(n, prefix.empty() ? "(top level)" : prefix, "must be a mapping of keys to values");
+    for (const auto& kv : n) {
+      std::string k = kv.first.Scalar();
+      std::string full = prefix.empty() ? k : prefix + "." + k;
+      auto it = known.find(k);
+      if (it == known.end()) {
+        std::string list;
+        for (const auto& [name, h] : known) list += (list.empty() ? "" : ", ") + name;
+        fail(kv.first, full, "is not a known key (expected one of: " + list + ")");
+      }
+      it->second(kv.second, full);
+    }
+  }
+};
+
+void require_one_of(const Reader& r, const YAML::Node& n, const std::string& key, const std::string& v,
+                    std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed)
+    if (v == a) return;
+  std::string list;
+  for (const char* a : allowed) list += (list.empty() ? "" : " | ") + std::string(a);
+  r.fail(n, key, "is '" + v + "', expected " + list);
+}
+
+InputSegment read_input(const Reader& r, const YAML::Node& n, const std::string& key) {
+  InputSegment seg;
+  auto param = [&](const char* name) {
+    return Reader::Handler([&seg, &r, name](const YAML::Node& v, const std::string& k) {
+      if (!v.IsSequence()) { seg.params[name] = r.str(v, k); return; }
+      std::string joined;
+      for (const auto& e : v) {
+        if (!joined.empty()) joined.push_back(',');
+        joined.append(r.str(e, k));
+      }
+      seg.params[name] = joined;
+    });
+  };
+  r.map(n, key, {
+      {"adapter", [&](auto& v, auto& k) { seg.adapter = r.str(v, k); }},
+      {"text", [&](auto& v, auto& k) { seg.text = r.str(v, k); }},
+      {"ids", [&](auto& v, auto& k) {
+         if (!v.IsSequence()) r.fail(v, k, "must be a list of token ids");
+         for (const auto& e : v) seg.ids.push_back(r.integer(e, k));
+       }},
+      {"file", [&](auto& v, auto& k) { seg.file = r.str(v, k); }},
+      {"format", param("format")},
+      {"shape", param("shape")},
+      {"mmproj", param("mmproj")},
+      {"parse_special", param("parse_special")},
+  });
+  if (seg.adapter.empty()) r.fail(n, key + ".adapter", "is required (tokens | embeddings | image)");
+  return seg;
+}
+
+void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
+  bool have_model = false;
+  r.map(root, "", {
+    {"task", [&](auto& v, auto& k) {
+       s.task = r.str(v, k);
+       require_one_of(r, v, k, s.task, {"generate", "embed", "score"});
+     }},
+    {"model", [&](auto& v, auto& k) {
+       have_model = true;
+       if (v.IsScalar()) { s.model.path = r.str(v, k); return; }
+       bool have_path = false;
+       r.map(v, k, {
+         {"path", [&](auto& x, auto& kk) { s.model.path = r.str(x, kk); have_path = true; }},
+         {"format", [&](auto& x, auto& kk) { s.model.format = r.str(x, kk); }},
+         {"mmproj", [&](auto& x, auto& kk) { s.model.mmproj = r.str(x, kk); }},
+       });
+       if (!have_path) r.fail(v, k + ".path", "is required (the model file)");
+     }},
+    {"architecture", [&](auto& v, auto& k) { s.architecture = r.str(v, k); }},
+    {"tokenizer", [&](auto& v, auto& k) { s.tokenizer = r.str(v, k); }},
+    {"inputs", [&](auto& v, auto& k) {
+       if (!v.IsSequence()) r.fail(v, k, "must be a list of input segments");
+       for (size_t i = 0; i < v.size(); ++i) s.inputs.push_back(read_input(r, v[i], k + "[" + std::to_string(i) + "]"));
+     }},
+    {"runtime", [&](auto& v, auto& k) {
+       r.map(v, k, {
+         {"threads", [&](auto& x, auto& kk) { s.runtime.threads = r.integer(x, kk); }},
+         {"context", [&](auto& x, auto& kk) { s.runtime.n_ctx = r.integer(x, kk); }},
+         {"batch", [&](auto& x, auto& kk) { s.runtime.n_batch = r.integer(x, kk); }},
+         {"kv_type", [&](auto& x, auto& kk) {
+            std::string t = r.str(x, kk);
+            require_one_of(r, x, kk, t, {"f16", "f32"});
+            s.runtime.kv_f16 = t == "f16";
+          }},
+         {"flash_attn", [&](auto& x, auto& kk) { s.runtime.flash_attn = r.boolean(x, kk); }},
+       });
+     }},
+    {"generate", [&](auto& v, auto& k) {
+       auto& g = s.generate;
+       r.map(v, k, {
+         {"max_tokens", [&](auto& x, auto& kk) { g.max_tokens = r.integer(x, kk); }},
+         {"chat_template", [&](auto& x, auto& kk) { g.chat_template = r.str(x, kk); }},
+         {"chat", [&](auto& x, auto& kk) { g.chat = r.boolean(x, kk); }},
+         {"system", [&](auto& x, auto& kk) { g.system = r.str(x, kk); }},
+         {"stop", [&](auto& x, auto& kk) { g.stop = r.strings(x, kk); }},
+         {"ignore_eos", [&](auto& x, auto& kk) { g.ignore_eos = r.boolean(x, kk); }},
+         {"sampler", [&](auto& x, auto& kk) {
+            auto& sp = g.sampler;
+            r.map(x, kk, {
+              {"temperature", [&](auto& y, auto& k3) { sp.temperature = r.real(y, k3); }},
+              {"top_k", [&](auto& y, auto& k3) { sp.top_k = r.integer(y, k3); }},
+              {"top_p", [&](auto& y, auto& k3) { sp.top_p = r.real(y, k3); }},
+              {"min_p", [&](auto& y, auto& k3) { sp.min_p = r.real(y, k3); }},
+              {"typical_p", [&](auto& y, auto& k3) { sp.typical_p = r.real(y, k3); }},
+              {"repeat_penalty", [&](auto& y, auto& k3) { sp.repeat_penalty = r.real(y, k3); }},
+              {"repeat_last_n", [&](auto& y, auto& k3) { sp.repeat_last_n = r.integer(y, k3); }},
+              {"frequency_penalty", [&](auto& y, auto& k3) { sp.frequency_penalty = r.real(y, k3); }},
+              {"presence_penalty", [&](auto& y, auto& k3) { sp.presence_penalty = r.real(y, k3); }},
+              {"seed", [&](auto& y, auto& k3) { sp.seed = r.num<uint64_t>(y, k3, "a non-negative integer"); }},
+            });
+          }},
+       });
+     }},
+    {"embed", [&](auto& v, auto& k) {
+       auto& e = s.embed;
+       r.map(v, k, {
+         {"pooling", [&](auto& x, auto& kk) {
+            e.pooling = r.str(x, kk);
+            require_one_of(r, x, kk, e.pooling, {"auto", "none", "mean", "cls", "last", "rank"});
+          }},
+         {"normalize", [&](auto& x, auto& kk) { e.normalize = r.integer(x, kk); }},
+         {"output", [&](auto& x, auto& kk) {
+            e.output = r.str(x, kk);
+            require_one_of(r, x, kk, e.output, {"json", "jsonl", "npy", "txt"});
+          }},
+         {"out", [&](auto& x, auto& kk) { e.out_path = r.str(x, kk); }},
+         {"dims", [&](auto& x, auto& kk) { e.dims = r.integer(x, kk); }},
+         {"prefix", [&](auto& x, auto& kk) { e.prefix = r.str(x, kk); }},
+       });
+     }},
+    {"plugins", [&](auto& v, auto& k) {
+       r.map(v, k, {
+         {"path", [&](auto& x, auto& kk) {
+            for (auto& p : r.strings(x, kk)) s.plugin_paths.emplace_back(p);
+          }},
+       });
+     }},
+    {"output", [&](auto& v, auto& k) { s.output = r.str(v, k); }},
+  });
+  if (!have_model) throw Error(r.source + ": 'model' is required (model: { path: FILE.gguf })");
+  if (s.runtime.threads < 0) throw Error(r.source + ": 'runtime.threads' must be >= 0");
+  if (s.runtime.n_ctx < 0) throw Error(r.source + ": 'runtime.context' must be >= 0");
+  if (s.runtime.n_batch <= 0) throw Error(r.source + ": 'runtime.batch' must be > 0");
+  if (s.generate.max_tokens < 0) throw Error(r.source + ": 'generate.max_tokens' must be >= 0");
+}
+
+// "a.b.c=value": sets root[a][b][c] = value (parsed as YAML, so lists work).
+void apply_override(YAML::Node& root, const std::string& ov) {
+  auto eq = ov.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error("--set '" + ov + "': expected key.sub=value");
+  std::string path = ov.substr(0, eq), value = ov.substr(eq + 1);
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception&) {
+    parsed = YAML::Node(value);
+  }
+  if (!parsed.IsDefined() || parsed.IsNull()) parsed = YAML::Node(value);
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string p; std::getline(ss, p, '.');) {
+    if (p.empty()) throw Error("--set '" + ov + "': empty key segment");
+    parts.push_back(p);
+  }
+  // yaml-cpp nodes are references: walk with copies that alias the tree.
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (next.IsDefined() && !next.IsMap() && !next.IsNull())
+      throw Error("--set '" + ov + "': '" + parts[i] + "' is not a mapping");
+    chain.push_back(next);
+  }
+  chain.back()[parts.back()] = parsed;
+}
+
+}  // namespace
+
+PipelineSpec parse_pipeline(const std::string& yaml_text, const std::string& source,
+                            const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw Error(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                ": invalid YAML: " + e.msg);
+  }
+  if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  for (const auto& ov : overrides) apply_override(root, ov);
+  PipelineSpec spec;
+  spec.source = source;
+  Reader r{source, {}};
+  for (const auto& ov : overrides) r.overridden.push_back(ov.substr(0, ov.find('=')));
+  read_spec(r, root, spec);
+  return spec;
+}
+
+PipelineSpec load_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(file.string() + ": cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_pipeline(ss.str(), file.string(), overrides);
+}
+
+// --- tasks ---
+
+namespace {
+std::map<std::string, TaskFn>& task_table() {
+  static std::map<std::string, TaskFn> table;
+  return table;
+}
+}  // namespace
+
+TaskRegistration::TaskRegistration(const char* name, TaskFn fn) { task_table()[name] = fn; }
+
+std::vector<std::string> task_names() {
+  std::vector<std::string> out;
+  for (auto& [n, f] : task_table()) out.push_back(n);
+  return out;
+}
+
+int run_task(const PipelineSpec& spec) {
+  auto it = task_table().find(spec.task);
+  if (it == task_table().end()) {
+    std::string known;
+    for (auto& n : task_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error(spec.source + ": task '" + spec.task + "' is not available in this build (available: " +
+                (known.empty() ? "none" : known) + ")");
+  }
+  return it->second(spec);
+}
+
+}  // namespace tessel
