@@ -1,0 +1,54 @@
+#pragma once
+// A small fixed thread pool for the kernels. parallel_for splits [0, n) into
+// one contiguous chunk per thread; the calling thread runs chunk 0, so a pool
+// of 1 thread runs everything inline. No allocation per call.
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tessel {
+
+class ThreadPool {
+ public:
+  // threads <= 0: std::thread::hardware_concurrency().
+  explicit ThreadPool(int threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // fn(begin, end) over disjoint chunks of [0, n); at most size() chunks, each
+  // at least `grain` long. Returns when every chunk is done. Not reentrant.
+  template <class F>
+  void parallel_for(int64_t n, F&& fn, int64_t grain = 1) {
+    if (n <= 0) return;
+    int64_t chunks = n_threads_;
+    if (grain < 1) grain = 1;
+    if (n / grain < chunks) chunks = n / grain > 0 ? n / grain : 1;
+    if (chunks <= 1) { fn(int64_t(0), n); return; }
+    auto thunk = [](void* ctx, int64_t b, int64_t e) { (*static_cast<F*>(ctx))(b, e); };
+    run(n, chunks, thunk, static_cast<void*>(&fn));
+  }
+
+ private:
+  using Thunk = void (*)(void*, int64_t, int64_t);
+  void run(int64_t n, int64_t chunks, Thunk thunk, void* ctx);
+  void worker(int index);
+
+  int n_threads_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+  // the current job
+  int64_t n_ = 0, chunks_ = 0;
+  Thunk thunk_ = nullptr;
+  void* ctx_ = nullptr;
+};
+
+}  // namespace tessel

@@ -1,0 +1,168 @@
+// Matmul, row lookup, elementwise ops, norms and activations (ggml numerics).
+#include "tessel/kernels.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "tessel/error.hpp"
+#include "tessel/half.hpp"
+
+namespace tessel::kernels {
+
+Matrix Matrix::from(const TensorInfo& t, const CodecSet& codecs) {
+  if (t.ne[2] != 1 || t.ne[3] != 1)
+    throw Error("tensor " + t.name + " has shape " + t.shape_string() +
+                "; expected a 2-D weight matrix");
+  Matrix m;
+  m.name = t.name;
+  m.data = t.data.data();
+  m.type = t.type;
+  m.n_in = t.ne[0];
+  m.n_out = t.ne[1];
+  m.row_size = t.row_size();
+  m.codec = &codecs.get(t.type, t.name);
+  m.dot_codec = &codecs.get(m.codec->dot_type(), t.name + " (activation type)");
+  if (t.data.size() < m.row_size * size_t(m.n_out))
+    throw Error("tensor " + t.name + " holds " + std::to_string(t.data.size()) +
+                " bytes; expected " + std::to_string(m.row_size * size_t(m.n_out)));
+  return m;
+}
+
+void matmul(ThreadPool& pool, const Matrix& w, const float* x, int64_t n_rows, float* y,
+            Scratch& scratch) {
+  const int64_t n_in = w.n_in, n_out = w.n_out;
+  const TypeId dt = w.codec->dot_type();
+  const std::byte* act;
+  size_t act_row;
+  if (dt == TypeId::F32) {
+    act = reinterpret_cast<const std::byte*>(x);
+    act_row = size_t(n_in) * sizeof(float);
+  } else {
+    // Quantize every activation row once (ggml converts src1 to vec_dot_type).
+    act_row = row_bytes(dt, n_in);
+    if (scratch.act.size() < act_row * size_t(n_rows)) scratch.act.resize(act_row * size_t(n_rows));
+    std::byte* dst = scratch.act.data();
+    const Codec* dc = w.dot_codec;
+    pool.parallel_for(n_rows, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) dc->from_float(x + r * n_in, dst + size_t(r) * act_row, size_t(n_in));
+    });
+    act = dst;
+  }
+  const Codec* c = w.codec;
+  pool.parallel_for(n_out, [&](int64_t b, int64_t e) {
+    // A few weight rows at a time against every activation row keeps both in cache.
+    constexpr int64_t kTile = 16;
+    for (int64_t o0 = b; o0 < e; o0 += kTile) {
+      const int64_t o1 = std::min(e, o0 + kTile);
+      for (int64_t r = 0; r < n_rows; ++r) {
+        const std::byte* a = act + size_t(r) * act_row;
+        float* yr = y + r * n_out;
+        for (int64_t o = o0; o < o1; ++o) yr[o] = c->dot(w.row(o), a, size_t(n_in));
+      }
+    }
+  }, 4);
+}
+
+void get_rows(const Matrix& w, std::span<const TokenId> ids, float* out) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const TokenId id = ids[i];
+    if (id < 0 || id >= w.n_out)
+      throw Error("token id " + std::to_string(id) + " is out of range for " + w.name + " (" +
+                  std::to_string(w.n_out) + " rows)");
+    w.codec->to_float(w.row(id), out + i * size_t(w.n_in), size_t(w.n_in));
+  }
+}
+
+void add(const float* a, const float* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+void mul(const float* a, const float* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
+}
+void scale(float* y, int64_t n, float s) {
+  for (int64_t i = 0; i < n; ++i) y[i] *= s;
+}
+void mul_row(float* y, const float* w, int64_t n_rows, int64_t n) {
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int64_t i = 0; i < n; ++i) y[r * n + i] *= w[i];
+}
+void add_row(float* y, const float* b, int64_t n_rows, int64_t n) {
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int64_t i = 0; i < n; ++i) y[r * n + i] += b[i];
+}
+
+void rms_norm(const float* x, float* y, int64_t n_rows, int64_t n, float eps) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const float* xr = x + r * n;
+    float* yr = y + r * n;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += double(xr[i] * xr[i]);
+    const float mean = float(sum / double(n));
+    const float s = 1.0f / std::sqrt(mean + eps);
+    for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * s;
+  }
+}
+
+void layer_norm(const float* x, float* y, int64_t n_rows, int64_t n, float eps) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const float* xr = x + r * n;
+    float* yr = y + r * n;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += double(xr[i]);
+    const float mean = float(sum / double(n));
+    double sum2 = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = xr[i] - mean;
+      yr[i] = v;
+      sum2 += double(v * v);
+    }
+    const float var = float(sum2 / double(n));
+    const float s = 1.0f / std::sqrt(var + eps);
+    for (int64_t i = 0; i < n; ++i) yr[i] *= s;
+  }
+}
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+void silu(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = silu(x[i]);
+}
+
+float gelu_tanh_f32(float x) {
+  constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+  constexpr float kCoefA = 0.044715f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoefA * x * x)));
+}
+
+namespace {
+// ggml_table_gelu_f16: GELU of every F16 value, stored as F16.
+const uint16_t* gelu_table() {
+  static const std::vector<uint16_t> table = [] {
+    std::vector<uint16_t> t(65536);
+    for (uint32_t i = 0; i < 65536; ++i) t[i] = fp32_to_fp16(gelu_tanh_f32(fp16_to_fp32(uint16_t(i))));
+    return t;
+  }();
+  return table.data();
+}
+}  // namespace
+
+float gelu(float x) {
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  return fp16_to_fp32(gelu_table()[fp32_to_fp16(x)]);
+}
+void gelu(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = gelu(x[i]);
+}
+void swiglu(const float* gate, const float* up, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = silu(gate[i]) * up[i];
+}
+void geglu(const float* gate, const float* up, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    if (g <= -10.0f) y[i] = 0.0f;
+    else if (g >= 10.0f) y[i] = g * up[i];
+    else y[i] = fp16_to_fp32(gelu_table()[fp32_to_fp16(g)]) * up[i];
+  }
+}
+
+}  // namespace tessel::kernels
