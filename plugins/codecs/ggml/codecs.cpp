@@ -1,0 +1,69 @@
+#include <memory>
+
+#include "ggml_codecs.hpp"
+#include "tessel/error.hpp"
+
+namespace tessel::ggml {
+namespace {
+
+class KernelCodec final : public Codec {
+ public:
+  explicit KernelCodec(const Kernels& k) : k_(k), traits_(*type_traits(k.type)) {}
+  TypeId type() const override { return k_.type; }
+  size_t block_elems() const override { return traits_.block_elems; }
+  size_t block_bytes() const override { return traits_.block_bytes; }
+  void to_float(const void* src, float* dst, size_t n) const override {
+    check(n);
+    k_.to_float(src, dst, n);
+  }
+  void from_float(const float* src, void* dst, size_t n) const override {
+    check(n);
+    k_.from_float(src, dst, n);
+  }
+  TypeId dot_type() const override { return k_.dot_type; }
+  float dot(const void* w_row, const void* act_row, size_t n) const override {
+    return k_.dot(w_row, act_row, n);  // hot loop: callers guarantee n
+  }
+
+ private:
+  void check(size_t n) const {
+    if (n % traits_.block_elems != 0)
+      throw Error(std::string(traits_.name) + " codec: " + std::to_string(n) +
+                  " elements is not a multiple of the block size " +
+                  std::to_string(traits_.block_elems));
+  }
+  Kernels k_;
+  TypeTraits traits_;
+};
+
+struct Table {
+  std::vector<std::unique_ptr<KernelCodec>> owned;
+  std::vector<const Codec*> list;
+  Table() {
+    std::vector<Kernels> ks;
+    add_float_kernels(ks);
+    add_legacy_kernels(ks);
+    add_kquant_kernels(ks);
+    for (const auto& k : ks) {
+      owned.push_back(std::make_unique<KernelCodec>(k));
+      list.push_back(owned.back().get());
+    }
+  }
+};
+
+const Table& table() {
+  static const Table t;
+  return t;
+}
+
+}  // namespace
+
+const std::vector<const Codec*>& all_codecs() { return table().list; }
+
+const Codec* find_codec(TypeId t) {
+  for (const Codec* c : all_codecs())
+    if (c->type() == t) return c;
+  return nullptr;
+}
+
+}  // namespace tessel::ggml

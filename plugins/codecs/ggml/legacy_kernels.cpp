@@ -1,0 +1,285 @@
+// The 32-element "legacy" quants: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1.
+// from_float follows ggml's quantize_row_*_ref step by step (same float
+// operations in the same order, same truncating casts), which is what
+// llama-quantize uses without an importance matrix, so files come out
+// byte-identical. Dots sum integer products per block, then scale.
+#include <algorithm>
+#include <cfloat>
+
+#include "blocks.hpp"
+#include "ggml_codecs.hpp"
+
+namespace tessel::ggml {
+namespace {
+
+template <class B> const B* blocks(const void* p) { return static_cast<const B*>(p); }
+template <class B> B* blocks(void* p) { return static_cast<B*>(p); }
+
+// Largest-magnitude value keeping its sign; the first one wins ties.
+inline float signed_absmax(const float* x, int n) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < n; ++j)
+    if (amax < std::fabs(x[j])) { amax = std::fabs(x[j]); max = x[j]; }
+  return max;
+}
+inline void min_max(const float* x, int n, float& mn, float& mx) {
+  mn = FLT_MAX;
+  mx = -FLT_MAX;
+  for (int j = 0; j < n; ++j) {
+    if (x[j] < mn) mn = x[j];
+    if (x[j] > mx) mx = x[j];
+  }
+}
+// ggml casts to int8_t (truncation toward zero) before clamping.
+inline int trunc8(float v) { return int8_t(int(v)); }
+
+// Sum of q4/q5 values (unsigned, before any offset) times int8 activations.
+inline int dot_u8_i8(const uint8_t* q, const int8_t* y, int n) {
+  int s = 0;
+  for (int j = 0; j < n; ++j) s += int(q[j]) * int(y[j]);
+  return s;
+}
+inline int sum_i8(const int8_t* y, int n) {
+  int s = 0;
+  for (int j = 0; j < n; ++j) s += y[j];
+  return s;
+}
+// The 32 4-bit values of a block in element order (low nibbles first).
+inline void nibbles(const uint8_t* qs, uint8_t* q) {
+  for (int j = 0; j < 16; ++j) {
+    q[j] = qs[j] & 0xF;
+    q[j + 16] = qs[j] >> 4;
+  }
+}
+inline void add_high_bits(const uint8_t qh_bytes[4], uint8_t* q) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  for (int j = 0; j < 32; ++j) q[j] |= uint8_t(((qh >> j) & 1) << 4);
+}
+
+// ---- Q4_0: d * (q - 8)
+void q4_0_to_float(const void* src, float* y, size_t n) {
+  const BlockQ4_0* b = blocks<BlockQ4_0>(src);
+  for (size_t i = 0; i < n / QK; ++i) {
+    const float d = h2f(b[i].d);
+    for (int j = 0; j < 16; ++j) {
+      y[i * QK + j] = float((b[i].qs[j] & 0xF) - 8) * d;
+      y[i * QK + j + 16] = float((b[i].qs[j] >> 4) - 8) * d;
+    }
+  }
+}
+void q4_0_from_float(const float* x, void* dst, size_t n) {
+  BlockQ4_0* b = blocks<BlockQ4_0>(dst);
+  for (size_t i = 0; i < n / QK; ++i, x += QK) {
+    const float d = signed_absmax(x, QK) / -8;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f2h(d);
+    for (int j = 0; j < 16; ++j) {
+      const int lo = std::min(15, trunc8(x[j] * id + 8.5f));
+      const int hi = std::min(15, trunc8(x[j + 16] * id + 8.5f));
+      b[i].qs[j] = uint8_t(lo | (hi << 4));
+    }
+  }
+}
+float q4_0_dot(const void* w, const void* a, size_t n) {
+  const BlockQ4_0* x = blocks<BlockQ4_0>(w);
+  const BlockQ8_0* y = blocks<BlockQ8_0>(a);
+  float sum = 0;
+  uint8_t q[QK];
+  for (size_t i = 0; i < n / QK; ++i) {
+    nibbles(x[i].qs, q);
+    const int s = dot_u8_i8(q, y[i].qs, QK) - 8 * sum_i8(y[i].qs, QK);
+    sum += float(s) * h2f(x[i].d) * h2f(y[i].d);
+  }
+  return sum;
+}
+
+// ---- Q4_1: d * q + m
+void q4_1_to_float(const void* src, float* y, size_t n) {
+  const BlockQ4_1* b = blocks<BlockQ4_1>(src);
+  for (size_t i = 0; i < n / QK; ++i) {
+    const float d = h2f(b[i].d), m = h2f(b[i].m);
+    for (int j = 0; j < 16; ++j) {
+      y[i * QK + j] = float(b[i].qs[j] & 0xF) * d + m;
+      y[i * QK + j + 16] = float(b[i].qs[j] >> 4) * d + m;
+    }
+  }
+}
+void q4_1_from_float(const float* x, void* dst, size_t n) {
+  BlockQ4_1* b = blocks<BlockQ4_1>(dst);
+  for (size_t i = 0; i < n / QK; ++i, x += QK) {
+    float mn, mx;
+    min_max(x, QK, mn, mx);
+    const float d = (mx - mn) / 15;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f2h(d);
+    b[i].m = f2h(mn);
+    for (int j = 0; j < 16; ++j) {
+      const int lo = std::min(15, trunc8((x[j] - mn) * id + 0.5f));
+      const int hi = std::min(15, trunc8((x[j + 16] - mn) * id + 0.5f));
+      b[i].qs[j] = uint8_t(lo | (hi << 4));
+    }
+  }
+}
+float q4_1_dot(const void* w, const void* a, size_t n) {
+  const BlockQ4_1* x = blocks<BlockQ4_1>(w);
+  const BlockQ8_1* y = blocks<BlockQ8_1>(a);
+  float sum = 0;
+  uint8_t q[QK];
+  for (size_t i = 0; i < n / QK; ++i) {
+    nibbles(x[i].qs, q);
+    const int s = dot_u8_i8(q, y[i].qs, QK);
+    sum += h2f(x[i].d) * h2f(y[i].d) * float(s) + h2f(x[i].m) * h2f(y[i].s);
+  }
+  return sum;
+}
+
+// ---- Q5_0: d * (q - 16), fifth bits in qh
+void q5_0_to_float(const void* src, float* y, size_t n) {
+  const BlockQ5_0* b = blocks<BlockQ5_0>(src);
+  uint8_t q[QK];
+  for (size_t i = 0; i < n / QK; ++i) {
+    const float d = h2f(b[i].d);
+    nibbles(b[i].qs, q);
+    add_high_bits(b[i].qh, q);
+    for (int j = 0; j < QK; ++j) y[i * QK + j] = float(int(q[j]) - 16) * d;
+  }
+}
+void pack_q5(const int* l, uint8_t* qs, uint8_t* qh_bytes) {
+  uint32_t qh = 0;
+  for (int j = 0; j < 16; ++j) {
+    qs[j] = uint8_t((l[j] & 0xF) | ((l[j + 16] & 0xF) << 4));
+    qh |= uint32_t((l[j] & 0x10) >> 4) << j;
+    qh |= uint32_t((l[j + 16] & 0x10) >> 4) << (j + 16);
+  }
+  std::memcpy(qh_bytes, &qh, 4);
+}
+void q5_0_from_float(const float* x, void* dst, size_t n) {
+  BlockQ5_0* b = blocks<BlockQ5_0>(dst);
+  int l[QK];
+  for (size_t i = 0; i < n / QK; ++i, x += QK) {
+    const float d = signed_absmax(x, QK) / -16;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f2h(d);
+    for (int j = 0; j < QK; ++j) l[j] = uint8_t(std::min(31, trunc8(x[j] * id + 16.5f)));
+    pack_q5(l, b[i].qs, b[i].qh);
+  }
+}
+float q5_0_dot(const void* w, const void* a, size_t n) {
+  const BlockQ5_0* x = blocks<BlockQ5_0>(w);
+  const BlockQ8_0* y = blocks<BlockQ8_0>(a);
+  float sum = 0;
+  uint8_t q[QK];
+  for (size_t i = 0; i < n / QK; ++i) {
+    nibbles(x[i].qs, q);
+    add_high_bits(x[i].qh, q);
+    const int s = dot_u8_i8(q, y[i].qs, QK) - 16 * sum_i8(y[i].qs, QK);
+    sum += float(s) * h2f(x[i].d) * h2f(y[i].d);
+  }
+  return sum;
+}
+
+// ---- Q5_1: d * q + m
+void q5_1_to_float(const void* src, float* y, size_t n) {
+  const BlockQ5_1* b = blocks<BlockQ5_1>(src);
+  uint8_t q[QK];
+  for (size_t i = 0; i < n / QK; ++i) {
+    const float d = h2f(b[i].d), m = h2f(b[i].m);
+    nibbles(b[i].qs, q);
+    add_high_bits(b[i].qh, q);
+    for (int j = 0; j < QK; ++j) y[i * QK + j] = float(q[j]) * d + m;
+  }
+}
+void q5_1_from_float(const float* x, void* dst, size_t n) {
+  BlockQ5_1* b = blocks<BlockQ5_1>(dst);
+  int l[QK];
+  for (size_t i = 0; i < n / QK; ++i, x += QK) {
+    float mn, mx;
+    min_max(x, QK, mn, mx);
+    const float d = (mx - mn) / 31;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f2h(d);
+    b[i].m = f2h(mn);
+    // ggml casts straight to uint8_t here, without clamping.
+    for (int j = 0; j < QK; ++j) l[j] = uint8_t(int((x[j] - mn) * id + 0.5f));
+    pack_q5(l, b[i].qs, b[i].qh);
+  }
+}
+float q5_1_dot(const void* w, const void* a, size_t n) {
+  const BlockQ5_1* x = blocks<BlockQ5_1>(w);
+  const BlockQ8_1* y = blocks<BlockQ8_1>(a);
+  float sum = 0;
+  uint8_t q[QK];
+  for (size_t i = 0; i < n / QK; ++i) {
+    nibbles(x[i].qs, q);
+    add_high_bits(x[i].qh, q);
+    const int s = dot_u8_i8(q, y[i].qs, QK);
+    sum += h2f(x[i].d) * h2f(y[i].d) * float(s) + h2f(x[i].m) * h2f(y[i].s);
+  }
+  return sum;
+}
+
+// ---- Q8_0 / Q8_1: d * q (Q8_1 also stores d * sum(q) for the min terms)
+inline int dot_i8(const int8_t* x, const int8_t* y, int n) {
+  int s = 0;
+  for (int j = 0; j < n; ++j) s += int(x[j]) * int(y[j]);
+  return s;
+}
+template <class B>
+void q8_to_float(const void* src, float* y, size_t n) {
+  const B* b = blocks<B>(src);
+  for (size_t i = 0; i < n / QK; ++i) {
+    const float d = h2f(b[i].d);
+    for (int j = 0; j < QK; ++j) y[i * QK + j] = float(b[i].qs[j]) * d;
+  }
+}
+// Returns d; rounds half away from zero (roundf), as the reference does.
+inline float quantize_q8(const float* x, int8_t* qs) {
+  float amax = 0;
+  for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  for (int j = 0; j < QK; ++j) qs[j] = int8_t(std::round(x[j] * id));
+  return d;
+}
+void q8_0_from_float(const float* x, void* dst, size_t n) {
+  BlockQ8_0* b = blocks<BlockQ8_0>(dst);
+  for (size_t i = 0; i < n / QK; ++i, x += QK) b[i].d = f2h(quantize_q8(x, b[i].qs));
+}
+void q8_1_from_float(const float* x, void* dst, size_t n) {
+  BlockQ8_1* b = blocks<BlockQ8_1>(dst);
+  for (size_t i = 0; i < n / QK; ++i, x += QK) {
+    const float d = quantize_q8(x, b[i].qs);
+    b[i].d = f2h(d);
+    b[i].s = f2h(float(sum_i8(b[i].qs, QK)) * d);
+  }
+}
+float q8_0_dot(const void* w, const void* a, size_t n) {
+  const BlockQ8_0* x = blocks<BlockQ8_0>(w);
+  const BlockQ8_0* y = blocks<BlockQ8_0>(a);
+  float sum = 0;
+  for (size_t i = 0; i < n / QK; ++i)
+    sum += float(dot_i8(x[i].qs, y[i].qs, QK)) * h2f(x[i].d) * h2f(y[i].d);
+  return sum;
+}
+float q8_1_dot(const void* w, const void* a, size_t n) {
+  const BlockQ8_1* x = blocks<BlockQ8_1>(w);
+  const BlockQ8_1* y = blocks<BlockQ8_1>(a);
+  float sum = 0;
+  for (size_t i = 0; i < n / QK; ++i)
+    sum += float(dot_i8(x[i].qs, y[i].qs, QK)) * h2f(x[i].d) * h2f(y[i].d);
+  return sum;
+}
+
+}  // namespace
+
+void add_legacy_kernels(std::vector<Kernels>& out) {
+  out.push_back({TypeId::Q4_0, TypeId::Q8_0, q4_0_to_float, q4_0_from_float, q4_0_dot});
+  out.push_back({TypeId::Q4_1, TypeId::Q8_1, q4_1_to_float, q4_1_from_float, q4_1_dot});
+  out.push_back({TypeId::Q5_0, TypeId::Q8_0, q5_0_to_float, q5_0_from_float, q5_0_dot});
+  out.push_back({TypeId::Q5_1, TypeId::Q8_1, q5_1_to_float, q5_1_from_float, q5_1_dot});
+  out.push_back({TypeId::Q8_0, TypeId::Q8_0, q8_to_float<BlockQ8_0>, q8_0_from_float, q8_0_dot});
+  out.push_back({TypeId::Q8_1, TypeId::Q8_1, q8_to_float<BlockQ8_1>, q8_1_from_float, q8_1_dot});
+}
+
+}  // namespace tessel::ggml
