@@ -1,0 +1,200 @@
+// The generate task: prompt → decode in batches → sample, stream, stop.
+// Mirrors llama.cpp's completion tool: the prompt tokens enter the sampler's
+// penalty window, --ignore-eos bans end-of-generation tokens (a -inf logit bias),
+// and a full context ends the run with a message instead of an error.
+#include "generate.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "tessel/chat.hpp"
+#include "tessel/error.hpp"
+#include "tessel/pipeline.hpp"
+#include "tessel/sampler.hpp"
+
+namespace tessel::generate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+void check_tokens_segment(const InputSegment& seg, size_t index) {
+  if (seg.adapter != "tokens")
+    throw Error("inputs[" + std::to_string(index) + "]: adapter '" + seg.adapter +
+                "' is not supported by the generate task yet (expected: tokens)");
+  if (!seg.text.empty() && !seg.ids.empty())
+    throw Error("inputs[" + std::to_string(index) + "]: give either text or ids, not both");
+}
+
+// Decodes `ids` at positions n_past.. in chunks; logits of the last row land in `out`.
+void decode(Model& model, Context& ctx, std::span<const TokenId> ids, int n_batch, Outputs& out) {
+  for (size_t start = 0; start < ids.size(); start += size_t(n_batch)) {
+    const size_t n = std::min(ids.size() - start, size_t(n_batch));
+    const bool last_chunk = start + n == ids.size();
+    Batch batch;
+    const int32_t p0 = ctx.n_past(0);
+    for (size_t i = 0; i < n; ++i)
+      batch.add_token(ids[start + i], p0 + int32_t(i), 0, last_chunk && i + 1 == n);
+    out = Outputs{};
+    out.want_logits = true;
+    model.forward(batch, ctx, out);
+  }
+}
+
+std::span<const float> last_logits(const Outputs& out, size_t n_vocab) {
+  if (out.rows.empty() || out.logits.size() < out.rows.size() * n_vocab)
+    throw Error("generate: the model returned no logits for the last token (got " +
+                std::to_string(out.logits.size()) + " values, expected " +
+                std::to_string(n_vocab) + " per output row)");
+  return std::span<const float>(out.logits).subspan((out.rows.size() - 1) * n_vocab, n_vocab);
+}
+
+}  // namespace
+
+std::string chat_prompt_text(const PipelineSpec& spec, const Metadata& meta) {
+  std::string user;
+  for (size_t i = 0; i < spec.inputs.size(); ++i) {
+    const auto& seg = spec.inputs[i];
+    check_tokens_segment(seg, i);
+    if (!seg.ids.empty())
+      throw Error("inputs[" + std::to_string(i) +
+                  "]: chat mode needs text inputs, not token ids (turn generate.chat off to feed ids)");
+    user += seg.text;
+  }
+  const std::string name = resolve_chat_template(spec.generate.chat_template, meta);
+  if (name == "none") {
+    if (!spec.generate.system.empty())
+      throw Error("generate.system needs a chat template, but generate.chat_template is none");
+    return user;
+  }
+  std::vector<ChatMessage> chat;
+  if (!spec.generate.system.empty()) chat.push_back({"system", spec.generate.system});
+  chat.push_back({"user", user});
+  return apply_chat_template(name, chat, true);
+}
+
+std::vector<TokenId> build_prompt(const PipelineSpec& spec, const Tokenizer& tok, const Metadata& meta) {
+  if (spec.inputs.empty())
+    throw Error(spec.source + ": the generate task needs a prompt (inputs, or -p TEXT)");
+  std::vector<TokenId> ids;
+  if (spec.generate.chat) {
+    ids = tok.encode(chat_prompt_text(spec, meta), EncodeOptions{true, true});
+  } else {
+    if (!spec.generate.system.empty())
+      throw Error("generate.system is only used in chat mode (--chat / generate.chat: true)");
+    for (size_t i = 0; i < spec.inputs.size(); ++i) {
+      const auto& seg = spec.inputs[i];
+      check_tokens_segment(seg, i);
+      if (!seg.ids.empty()) {
+        ids.insert(ids.end(), seg.ids.begin(), seg.ids.end());
+      } else {
+        // BOS (and EOS, where the model asks for it) only around the very first segment.
+        auto part = tok.encode(seg.text, EncodeOptions{i == 0, true});
+        ids.insert(ids.end(), part.begin(), part.end());
+      }
+    }
+  }
+  if (ids.empty())
+    throw Error(spec.source + ": the prompt is empty after tokenization (and the model adds no BOS)");
+  const size_t n_vocab = tok.vocab_size();
+  for (TokenId t : ids)
+    if (t < 0 || size_t(t) >= n_vocab)
+      throw Error("prompt token id " + std::to_string(t) + " is out of range: the vocabulary has " +
+                  std::to_string(n_vocab) + " tokens");
+  return ids;
+}
+
+Result run(Model& model, Context& ctx, const Tokenizer& tok, std::span<const TokenId> prompt,
+           const GenerateSpec& gen, int n_batch, std::ostream& out) {
+  if (n_batch < 1) throw Error("runtime.batch must be at least 1, got " + std::to_string(n_batch));
+  if (gen.max_tokens < -1)
+    throw Error("generate.max_tokens must be -1 (no limit), 0 or more, got " + std::to_string(gen.max_tokens));
+  const auto& hp = model.hparams();
+  if (!hp.has_logits)
+    throw Error("generate: architecture '" + hp.arch + "' has no LM head (an embedding model?)");
+  const size_t n_vocab = size_t(hp.n_vocab);
+  Result r;
+  r.n_prompt = prompt.size();
+  r.n_ctx = ctx.n_ctx();
+  if (prompt.empty()) throw Error("generate: empty prompt");
+  if (int64_t(prompt.size()) + ctx.n_past(0) > r.n_ctx)
+    throw Error("the prompt has " + std::to_string(prompt.size()) + " tokens but the context holds " +
+                std::to_string(r.n_ctx) + ": raise runtime.context (-c) or shorten the prompt");
+
+  Sampler sampler(gen.sampler, r.n_ctx);
+  if (gen.ignore_eos)
+    for (size_t t = 0; t < n_vocab && t < tok.vocab_size(); ++t)
+      if (tok.is_eog(TokenId(t))) sampler.ban(TokenId(t));
+  for (TokenId t : prompt) sampler.accept(t);
+
+  TextStream stream(out, gen.stop);
+  Outputs outs;
+  auto t0 = Clock::now();
+  decode(model, ctx, prompt, n_batch, outs);
+  r.prompt_ms = ms_since(t0);
+
+  t0 = Clock::now();
+  for (int n = 0; gen.max_tokens < 0 || n < gen.max_tokens; ++n) {
+    const TokenId id = sampler.sample(last_logits(outs, n_vocab));
+    sampler.accept(id);
+    if (tok.is_eog(id) && !gen.ignore_eos) {
+      r.reason = StopReason::EndOfGeneration;
+      break;
+    }
+    r.tokens.push_back(id);
+    if (stream.push(tok.piece(id))) {
+      r.reason = StopReason::StopString;
+      break;
+    }
+    if (gen.max_tokens >= 0 && n + 1 >= gen.max_tokens) break;  // no need to decode it
+    if (ctx.n_past(0) + 1 > r.n_ctx) {
+      r.reason = StopReason::ContextFull;
+      break;
+    }
+    const TokenId one[1] = {id};
+    decode(model, ctx, one, n_batch, outs);
+    ++r.n_decoded;
+  }
+  stream.finish();
+  r.gen_ms = ms_since(t0);
+  r.text = stream.printed();
+  return r;
+}
+
+std::string stats_line(const Result& r) {
+  auto rate = [](double n, double ms) { return ms > 0 ? 1000.0 * n / ms : 0.0; };
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "generate: prompt %zu tokens in %.1f ms (%.1f t/s), generated %zu tokens in %.1f ms (%.1f t/s)",
+                r.n_prompt, r.prompt_ms, rate(double(r.n_prompt), r.prompt_ms), r.tokens.size(),
+                r.gen_ms, rate(double(r.tokens.size()), r.gen_ms));
+  return buf;
+}
+
+int run_generate_task(const PipelineSpec& spec) {
+  auto reg = make_registry(spec.plugin_paths);
+  auto file = open_model_file(*reg, spec.model.path, spec.model.format);
+  auto tok = make_tokenizer(*reg, file, spec.tokenizer);
+  auto codecs = load_codecs(*reg);
+  auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
+  auto ctx = model->new_context(spec.runtime);
+  const auto prompt = build_prompt(spec, *tok, file->meta);
+
+  const Result r = run(*model, *ctx, *tok, prompt, spec.generate, spec.runtime.n_batch, std::cout);
+  std::cout.flush();
+  // End the streamed line on the terminal without adding a byte to stdout.
+  if (!r.text.empty() && r.text.back() != '\n') std::cerr << "\n";
+  if (r.reason == StopReason::ContextFull)
+    std::cerr << "generate: context full (" << r.n_ctx << " tokens), stopping; raise runtime.context (-c) "
+              << "for longer output\n";
+  std::cerr << stats_line(r) << "\n";
+  return 0;
+}
+
+static TaskRegistration reg("generate", &run_generate_task);
+
+}  // namespace tessel::generate

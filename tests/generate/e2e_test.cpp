@@ -1,0 +1,148 @@
+// `tessel generate` and `tessel run configs/stories260k.yaml` end to end on
+// stories260K, against llama.cpp's greedy continuations in
+// golden/stories260K/greedy (64 steps, EOS not stopping them: --ignore-eos).
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "tessel/npy.hpp"
+
+using namespace tessel::test;
+
+namespace {
+
+std::string model() { return shared_path("models/stories260K.gguf").string(); }
+
+struct Golden {
+  std::string prompt;
+  std::vector<std::string> pieces;
+  size_t reliable = 0;  // steps before the first one whose top-2 logit margin is < 0.05
+};
+
+Golden golden(const std::string& name) {
+  const auto dir = shared_path("golden/stories260K/greedy");
+  std::ifstream in(dir / (name + ".tokens.json"));
+  const auto j = nlohmann::json::parse(in);
+  Golden g;
+  g.prompt = j.at("prompt").get<std::string>();
+  g.pieces = j.at("generated_pieces").get<std::vector<std::string>>();
+  const auto logits = tessel::read_npy(dir / (name + ".logits.npy")).as_floats();
+  const size_t n_vocab = 512;
+  REQUIRE(logits.size() == g.pieces.size() * n_vocab);
+  for (g.reliable = 0; g.reliable < g.pieces.size(); ++g.reliable) {
+    const float* row = logits.data() + g.reliable * n_vocab;
+    float a = -1e30f, b = -1e30f;
+    for (size_t i = 0; i < n_vocab; ++i) {
+      if (row[i] > a) { b = a; a = row[i]; }
+      else if (row[i] > b) b = row[i];
+    }
+    if (a - b < 0.05f) break;
+  }
+  return g;
+}
+
+std::string join(const std::vector<std::string>& v, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n && i < v.size(); ++i) s += v[i];
+  return s;
+}
+
+// stdout must equal the golden text wherever llama.cpp's choice was clear-cut.
+void check_continuation(const std::string& out, const Golden& g, size_t n) {
+  const size_t k = std::min(n, g.reliable);
+  const std::string expect = join(g.pieces, k);
+  INFO("reliable steps: " << g.reliable);
+  if (k == n) CHECK(out == expect);
+  else CHECK(out.substr(0, expect.size()) == expect);
+}
+
+}  // namespace
+
+TEST_CASE("greedy -n 64 --temp 0 equals llama.cpp's continuation for every golden prompt") {
+  for (const char* name : {"once", "lily_ben", "one_word", "quotes", "story105"}) {
+    INFO(name);
+    const Golden g = golden(name);
+    auto r = run_tessel({"generate", "-m", model(), "-p", g.prompt, "-n", "64", "--temp", "0", "--ignore-eos"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    check_continuation(r.out, g, 64);
+    CHECK_THAT(r.err, Catch::Contains("generated 64 tokens"));
+  }
+}
+
+TEST_CASE("tessel run configs/stories260k.yaml takes the same path as tessel generate") {
+  const Golden g = golden("once");
+  const std::string cfg = (source_dir() / "configs" / "stories260k.yaml").string();
+  auto r = run_tessel({"run", cfg, "--set", "generate.sampler.temperature=0", "--set", "generate.max_tokens=64",
+                       "--set", "generate.ignore_eos=true"},
+                      120, {"TESSEL_SHARED=" + shared_dir().string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  check_continuation(r.out, g, 64);
+
+  auto plain = run_tessel({"run", cfg}, 120, {"TESSEL_SHARED=" + shared_dir().string()});
+  INFO(plain.err);
+  CHECK(plain.exit_code == 0);
+  CHECK_FALSE(plain.out.empty());
+}
+
+TEST_CASE("the same seed gives the same text, another seed another") {
+  auto gen = [&](const std::string& seed) {
+    auto r = run_tessel({"generate", "-m", model(), "-p", "Once upon a time", "-n", "48", "--temp", "0.9",
+                         "--seed", seed, "--ignore-eos"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+  const auto a = gen("1234"), b = gen("1234"), c = gen("99");
+  CHECK(a == b);
+  CHECK(a != c);
+  CHECK_FALSE(a.empty());
+}
+
+TEST_CASE("-n 0 prints nothing") {
+  auto r = run_tessel({"generate", "-m", model(), "-p", "Once upon a time", "-n", "0"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("a stop string ends the output before it") {
+  const Golden g = golden("once");
+  REQUIRE(g.reliable >= 8);
+  REQUIRE(join(g.pieces, 8) == ", there was a little girl");
+  auto r = run_tessel({"generate", "-m", model(), "-p", "Once upon a time", "-n", "64", "--temp", "0",
+                       "--stop", " girl", "--stop", "never-seen"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == ", there was a little");
+}
+
+TEST_CASE("a full context stops with a message on stderr, not an error") {
+  const Golden g = golden("once");
+  auto r = run_tessel({"generate", "-m", model(), "-p", "Once upon a time", "-n", "100", "--temp", "0",
+                       "-c", "16", "--ignore-eos"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("context full"));
+  check_continuation(r.out, g, 12);  // 16 - 5 prompt tokens decoded, + the last one sampled
+}
+
+TEST_CASE("bad generate options are one-line errors") {
+  auto tmpl = run_tessel({"generate", "-m", model(), "-p", "Hi", "--chat", "--chat-template", "bogus"});
+  CHECK(tmpl.exit_code == 1);
+  CHECK_THAT(tmpl.err, Catch::Contains("bogus"));
+  auto ctx = run_tessel({"generate", "-m", model(), "-p", "Once upon a time", "-c", "3"});
+  CHECK(ctx.exit_code == 1);
+  CHECK_THAT(ctx.err, Catch::Contains("context"));
+}
+
+TEST_CASE("chat mode on a model without a template uses chatml") {
+  auto r = run_tessel({"generate", "-m", model(), "-p", "Hi", "--chat", "--system", "Be nice.", "-n", "4",
+                       "--temp", "0"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+}
