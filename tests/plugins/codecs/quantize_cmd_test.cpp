@@ -1,0 +1,98 @@
+// `tessel quantize` end to end, and the per-tensor type policy on shapes the
+// golden files don't cover.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "gguf.hpp"
+#include "support.hpp"
+#include "tessel/quantize.hpp"
+
+using namespace tessel;
+
+TEST_CASE("tessel quantize reproduces every golden llama-quantize file") {
+  const auto src = test::shared_path("golden/models/llama-synth.gguf");
+  const auto info = nlohmann::json::parse(test::read_text(test::shared_path("golden/quant_info.json")));
+  const auto dir = test::temp_dir();
+  for (const char* preset : {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_M",
+                             "Q4_K_M", "Q5_K_M", "Q6_K"}) {
+    INFO(preset);
+    const std::string golden_name = std::string("llama-synth-") + preset + ".gguf";
+    const auto out = dir / golden_name;
+    const auto r = test::run_tessel({"quantize", src.string(), out.string(), preset, "--threads", "2"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto got = gguf::read_file(out);
+    const auto gold = gguf::read_file(test::shared_path("golden/models/" + golden_name));
+    const auto& expect = info["files"][golden_name];
+    CHECK(got->meta.get_int("general.file_type") == expect["general.file_type"].get<int64_t>());
+    CHECK(got->meta.get_int("general.quantization_version") == 2);
+    REQUIRE(got->tensors.size() == gold->tensors.size());
+    for (size_t i = 0; i < gold->tensors.size(); ++i) {
+      const TensorInfo& g = gold->tensors[i];
+      const TensorInfo& t = got->tensors[i];
+      INFO(g.name);
+      CHECK(t.name == g.name);  // same order as llama-quantize
+      CHECK(type_name(t.type) == expect["tensor_types"][g.name].get<std::string>());
+      REQUIRE(t.data.size() == g.data.size());
+      CHECK(std::memcmp(t.data.data(), g.data.data(), g.data.size()) == 0);
+    }
+    // Metadata order and encoding too: the whole file is identical.
+    CHECK(test::read_text(out) == test::read_text(test::shared_path("golden/models/" + golden_name)));
+  }
+}
+
+TEST_CASE("tessel quantize rejects an unknown type in one line naming the valid ones") {
+  const auto dir = test::temp_dir();
+  const auto r = test::run_tessel({"quantize", test::shared_path("golden/models/llama-synth.gguf").string(),
+                                   (dir / "x.gguf").string(), "Q4_K_X"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("Q4_K_X") != std::string::npos);
+  CHECK(r.err.find("Q4_K_M") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(!std::filesystem::exists(dir / "x.gguf"));
+}
+
+namespace {
+TensorInfo tensor(const std::string& name, int64_t ne0, int64_t ne1) {
+  TensorInfo t;
+  t.name = name;
+  t.n_dims = ne1 > 1 ? 2 : 1;
+  t.ne = {ne0, ne1, 1, 1};
+  return t;
+}
+std::vector<quantize::Choice> choose(const char* preset, const std::vector<TensorInfo>& ts,
+                                     quantize::ModelInfo info = {"llama", 1, 8, 8, 0}) {
+  std::vector<const TensorInfo*> ptrs;
+  for (size_t i : quantize::tensor_order(ts)) ptrs.push_back(&ts[i]);
+  return quantize::choose_types(*quantize::find_preset(preset), info, ptrs);
+}
+}  // namespace
+
+TEST_CASE("type policy: tied embeddings, fallbacks and kept tensors") {
+  // No output.weight: token_embd doubles as the output and gets its type.
+  auto c = choose("Q4_K_M", {tensor("token_embd.weight", 256, 100), tensor("blk.0.attn_norm.weight", 256, 1)});
+  CHECK(c[0].type == TypeId::Q6_K);   // token_embd (order: outside blocks first)
+  CHECK(c[1].type == TypeId::F32);    // norms stay F32
+  CHECK(!c[1].quantize);
+  // Rows not a multiple of 256 step down: Q4_K -> Q5_0, and to F16 when 32 doesn't divide either.
+  c = choose("Q4_K_M", {tensor("blk.0.attn_q.weight", 96, 64), tensor("blk.0.attn_k.weight", 40, 64)});
+  CHECK(c[0].type == TypeId::F16);    // attn_k (sorted by name)
+  CHECK(c[1].type == TypeId::Q5_0);   // attn_q
+  CHECK(!c[0].warning.empty());
+  // Output row not a multiple of the default type's block: Q8_0.
+  c = choose("Q4_K_M", {tensor("output.weight", 96, 10)});
+  CHECK(c[0].type == TypeId::Q8_0);
+  // Legacy types have no fallback: an error naming the tensor.
+  CHECK_THROWS_WITH(choose("Q4_0", {tensor("blk.0.ffn_up.weight", 40, 8)}),
+                    Catch::Contains("blk.0.ffn_up.weight"));
+  // GQA >= 4 lifts Q2_K's attn_v to Q4_K, otherwise Q3_K.
+  c = choose("Q2_K", {tensor("blk.0.attn_v.weight", 256, 64)}, {"llama", 1, 8, 2, 0});
+  CHECK(c[0].type == TypeId::Q4_K);
+  c = choose("Q2_K", {tensor("blk.0.attn_v.weight", 256, 64)}, {"llama", 1, 8, 4, 0});
+  CHECK(c[0].type == TypeId::Q3_K);
+  CHECK(quantize::find_preset("q4_k_m") == quantize::find_preset("Q4_K_M"));
+  CHECK(quantize::find_preset("Q4_K_X") == nullptr);
+}
