@@ -53,18 +53,19 @@ Registry::~Registry() = default;
 
 std::vector<fs::path> Registry::default_search_paths() {
   std::vector<fs::path> paths;
-#ifdef TESSEL_BUILD_PLUGIN_DIR
-  paths.emplace_back(TESSEL_BUILD_PLUGIN_DIR);
-#endif
-  // Next to the installed binary: <prefix>/bin/tessel -> <prefix>/lib/tessel/plugins.
+  // Relative to libtessel itself, so the build tree and an installed tree each
+  // find their own plugins and never each other's: build/lib/libtessel.so ->
+  // build/plugins; <prefix>/lib/libtessel.so -> <prefix>/lib/tessel/plugins.
   std::error_code ec;
-  fs::path exe = fs::path(dll::program_location(ec).string());
+  fs::path self = fs::path(dll::this_line_location(ec).string());
   if (!ec) {
-    fs::path bin = exe.parent_path();
-    paths.push_back(bin / "plugins");
-    paths.push_back(bin.parent_path() / "plugins");
-    paths.push_back(bin.parent_path() / "lib" / "tessel" / "plugins");
+    fs::path libdir = self.parent_path();
+    paths.push_back(libdir.parent_path() / "plugins");
+    paths.push_back(libdir / "tessel" / "plugins");
   }
+  // Next to the running binary: <prefix>/bin/tessel -> <prefix>/lib/tessel/plugins.
+  fs::path exe = fs::path(dll::program_location(ec).string());
+  if (!ec) paths.push_back(exe.parent_path().parent_path() / "lib" / "tessel" / "plugins");
   if (const char* env = std::getenv("TESSEL_PLUGIN_PATH"))
     for (const auto& p : split(env, ':')) paths.emplace_back(p);
   return paths;

@@ -24,7 +24,8 @@ class Registry {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
-  // Folders searched, in order: the build's plugin folder, the folder next to
+  // Folders searched, in order: the plugin folder beside libtessel (build/plugins in
+  // a build tree, <prefix>/lib/tessel/plugins when installed), the folder next to
   // the running binary (and ../lib/tessel/plugins), TESSEL_PLUGIN_PATH
   // (':'-separated), then whatever add_search_path() added.
   static std::vector<std::filesystem::path> default_search_paths();

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs tessel's build dependencies (Debian 12 packages only) and builds it
+# into ./build. Safe to run again: it installs only what is missing and
+# rebuilds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git xz-utils
+  libeigen3-dev libxsimd-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev
+  catch2 libcli11-dev libpcre2-dev libutf8proc-dev libstb-dev nlohmann-json3-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${TESSEL_CMAKE_ARGS:-}
+cmake --build build -j "$jobs"
