@@ -1,0 +1,76 @@
+#pragma once
+// llama.cpp's byte-level BPE tokenizer (llm_tokenizer_bpe_session): the text
+// is split into words by the pre-tokenizer of tokenizer.ggml.pre, each word
+// becomes GPT-2 byte-encoded characters (raw UTF-8 for gemma4-style vocabs),
+// and adjacent symbols are merged by tokenizer.ggml.merges rank, lowest rank
+// first, leftmost first on ties.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pre_types.hpp"
+#include "regex_split.hpp"
+#include "tessel/tensor.hpp"
+#include "tessel/vocab.hpp"
+
+namespace tessel::bpe {
+
+// Merge ranks over interned strings: every token text and every string a
+// merge line mentions has an id (token ids first), so the merge loop compares
+// integers and never builds strings.
+class Merges {
+ public:
+  // Reads tokenizer.ggml.merges lines ("left right"; the split is the first
+  // space after the first byte, as in llama.cpp; a pair's first line wins).
+  void load(const std::vector<std::string>& lines, const Vocab& vocab);
+
+  struct Rule {
+    int32_t rank;
+    int32_t merged;  // id of left+right
+  };
+  // nullptr when the pair has no merge.
+  const Rule* find(int32_t left, int32_t right) const {
+    auto it = rules_.find(key(left, right));
+    return it == rules_.end() ? nullptr : &it->second;
+  }
+  // Id of a string (a token id when it is a token); -1 when no token or merge has it.
+  int32_t id_of(std::string_view s) const;
+  size_t size() const { return n_rules_; }
+
+ private:
+  static uint64_t key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+  int32_t intern(std::string_view s);
+
+  const Vocab* vocab_ = nullptr;
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> extra_;  // non-token strings
+  std::unordered_map<uint64_t, Rule> rules_;
+  size_t n_rules_ = 0;
+};
+
+class BpeTokenizer : public VocabTokenizer {
+ public:
+  // Throws tessel::Error naming the file and key when the metadata is unusable
+  // (not a BPE vocabulary, unknown tokenizer.ggml.pre, missing merges...).
+  explicit BpeTokenizer(const ModelFile& file);
+
+  const PreTokenizer& pre_tokenizer() const { return *pre_; }
+  // The words one raw-text fragment splits into (after whitespace escaping).
+  std::vector<std::string> words(const std::string& text) const;
+
+ protected:
+  void tokenize_fragment(const std::string& text, bool after_special,
+                         std::vector<TokenId>& out) const override;
+
+ private:
+  void tokenize_word(const std::string& word, std::vector<TokenId>& out) const;
+  void emit_unknown(std::string_view text, std::vector<TokenId>& out) const;
+
+  const PreTokenizer* pre_ = nullptr;
+  std::unique_ptr<Splitter> splitter_;
+  Merges merges_;
+  TokenId byte_token_[256];  // fallback per raw byte of a symbol that is not a token
+};
+
+}  // namespace tessel::bpe
