@@ -1,0 +1,81 @@
+// `tessel logits -m MODEL (-p PROMPT | --ids 1,2,3) -o OUT.npy`: float32
+// [n_tokens, n_vocab], the logits of every position. A shorthand for the
+// "score" task, so `tessel run` with task: score runs the same code.
+#include <iostream>
+
+#include "command.hpp"
+#include "tessel/config.hpp"
+#include "tessel/error.hpp"
+
+namespace {
+
+struct Options {
+  std::string model, prompt, ids, out, format = "auto", arch = "auto", tokenizer = "auto";
+  bool no_bos = false;
+  int threads = 0, ctx = 0, batch = 512;
+  std::vector<std::string> plugin_paths;
+};
+
+std::vector<tessel::TokenId> parse_ids(const std::string& s) {
+  std::vector<tessel::TokenId> ids;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    const std::string item = s.substr(i, j - i);
+    try {
+      size_t used = 0;
+      const long v = std::stol(item, &used);
+      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(item);
+      ids.push_back(tessel::TokenId(v));
+    } catch (const std::exception&) {
+      throw tessel::Error("--ids: '" + item + "' is not a token id (expected e.g. --ids 1,403,407)");
+    }
+    i = j + 1;
+  }
+  if (ids.empty()) throw tessel::Error("--ids: no token ids given");
+  return ids;
+}
+
+tessel::host::Command logits_cmd{
+    "logits", "Write the logits of every prompt position to a .npy file", [](CLI::App& app) {
+      auto o = std::make_shared<Options>();
+      app.add_option("-m,--model", o->model, "Model file")->required();
+      auto* p = app.add_option("-p,--prompt", o->prompt, "Prompt text (tokenized with specials)");
+      auto* ids = app.add_option("--ids", o->ids, "Comma-separated token ids, used verbatim");
+      p->excludes(ids);
+      app.add_option("-o,--output", o->out, "Output .npy [n_tokens, n_vocab]")->required();
+      app.add_flag("--no-bos", o->no_bos, "Don't add BOS/EOS when tokenizing -p");
+      app.add_option("-t,--threads", o->threads, "Threads (0: all cores)");
+      app.add_option("-c,--ctx-size", o->ctx, "Context size (0: min(training context, 4096))");
+      app.add_option("-b,--batch-size", o->batch, "Rows per forward pass");
+      app.add_option("--format", o->format, "Weight format plugin (auto)");
+      app.add_option("--arch", o->arch, "Architecture plugin (auto)");
+      app.add_option("--tokenizer", o->tokenizer, "Tokenizer plugin (auto)");
+      app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");
+      return [o]() {
+        if (o->prompt.empty() && o->ids.empty())
+          throw tessel::Error("logits: give a prompt (-p TEXT) or token ids (--ids 1,2,3)");
+        tessel::PipelineSpec spec;
+        spec.source = "command line";
+        spec.task = "score";
+        spec.model.path = o->model;
+        spec.model.format = o->format;
+        spec.architecture = o->arch;
+        spec.tokenizer = o->tokenizer;
+        tessel::InputSegment seg;
+        seg.adapter = "tokens";
+        if (!o->ids.empty()) seg.ids = parse_ids(o->ids);
+        else seg.text = o->prompt;
+        if (o->no_bos) seg.params["add_special"] = "false";
+        spec.inputs.push_back(seg);
+        spec.runtime.threads = o->threads;
+        spec.runtime.n_ctx = o->ctx;
+        spec.runtime.n_batch = o->batch;
+        spec.output = o->out;
+        spec.plugin_paths.assign(o->plugin_paths.begin(), o->plugin_paths.end());
+        return tessel::run_task(spec);
+      };
+    }};
+
+}  // namespace
