@@ -200,14 +200,7 @@ void read_metadata(Cursor& c, ModelFile& f, uint64_t n_kv) {
     f.meta.set(key, read_value(c, type, 0));
   }
   c.where.clear();
-  if (const MetaValue* a = f.meta.find("general.alignment")) {
-    if (!a->is_integer() || a->i <= 0 || (a->u & (a->u - 1)) != 0)
-      c.fail("general.alignment is " + a->to_string() + " (" + meta_type_name(a->type) +
-             "), expected a positive power of two");
-    f.alignment = a->u;
-  } else {
-    f.alignment = kDefaultAlignment;
-  }
+  f.alignment = alignment_of(f.meta, f.meta.source);
 }
 
 struct Extent {
