@@ -30,7 +30,8 @@ void pack_2bit(const uint8_t* L, uint8_t* qs) {
 // Q3_K: the third bit of element e is bit e/32 of hmask[e%32]; clear means -4.
 void unpack_q3(const BlockQ3_K& b, int8_t* q) {
   unpack_2bit(b.qs, q);
-  for (int e = 0; e < QK_K; ++e) q[e] = int8_t(q[e] - (((b.hmask[e % 32] >> (e / 32)) & 1) ? 0 : 4));
+  for (int k = 0; k < 8; ++k)
+    for (int l = 0; l < 32; ++l) q[k * 32 + l] = int8_t(q[k * 32 + l] - 4 + (((b.hmask[l] >> k) & 1) << 2));
 }
 // Q4_K / Q5_K: element e is in byte (e/64)*32 + e%32, low nibble when e%64 < 32;
 // the Q5_K fifth bit is bit e/32 of qh[e%32].
@@ -43,7 +44,8 @@ void unpack_4bit(const uint8_t* qs, int8_t* q) {
 }
 void unpack_q5k(const BlockQ5_K& b, int8_t* q) {
   unpack_4bit(b.qs, q);
-  for (int e = 0; e < QK_K; ++e) q[e] = int8_t(q[e] | (((b.qh[e % 32] >> (e / 32)) & 1) << 4));
+  for (int k = 0; k < 8; ++k)
+    for (int l = 0; l < 32; ++l) q[k * 32 + l] = int8_t(q[k * 32 + l] | (((b.qh[l] >> k) & 1) << 4));
 }
 // Q6_K: per 128 elements, ql holds 64 bytes (two nibbles each), qh 32 bytes (four 2-bit pairs).
 void unpack_q6(const BlockQ6_K& b, int8_t* q) {
