@@ -44,6 +44,35 @@ TEST_CASE("tessel quantize reproduces every golden llama-quantize file") {
   }
 }
 
+TEST_CASE("tessel quantize reproduces the bert and gemma-embedding Q8_0 files") {
+  // bert: F16 token_embd as input, position_embd/token_types kept; gemma: tied
+  // embeddings and the dense_2/dense_3 heads.
+  const auto dir = test::temp_dir();
+  for (const char* model : {"bert-synth", "gemma-embedding-synth"}) {
+    INFO(model);
+    const auto out = dir / (std::string(model) + "-Q8_0.gguf");
+    const auto r = test::run_tessel({"quantize", test::shared_path(std::string("golden/models/") + model + ".gguf").string(),
+                                     out.string(), "q8_0"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(test::read_text(out) ==
+          test::read_text(test::shared_path(std::string("golden/models/") + model + "-Q8_0.gguf")));
+  }
+}
+
+TEST_CASE("tessel quantize refuses to requantize unless asked") {
+  const auto dir = test::temp_dir();
+  const auto src = test::shared_path("golden/models/llama-synth-Q4_0.gguf").string();
+  auto r = test::run_tessel({"quantize", src, (dir / "a.gguf").string(), "Q8_0"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("--allow-requantize") != std::string::npos);
+  CHECK(!std::filesystem::exists(dir / "a.gguf"));
+  r = test::run_tessel({"quantize", src, (dir / "b.gguf").string(), "Q8_0", "--allow-requantize"});
+  REQUIRE(r.exit_code == 0);
+  const auto got = gguf::read_file(dir / "b.gguf");
+  for (const auto& t : got->tensors) CHECK((t.type == TypeId::Q8_0 || t.type == TypeId::F32));
+}
+
 TEST_CASE("tessel quantize rejects an unknown type in one line naming the valid ones") {
   const auto dir = test::temp_dir();
   const auto r = test::run_tessel({"quantize", test::shared_path("golden/models/llama-synth.gguf").string(),
