@@ -1,0 +1,157 @@
+// Masks, softmax, attention (F32 and F16 KV, GQA) and the KV cache.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+
+#include "tessel/error.hpp"
+#include "tessel/half.hpp"
+#include "tessel/kernels.hpp"
+#include "tessel/kv_cache.hpp"
+
+using namespace tessel;
+namespace k = tessel::kernels;
+
+namespace {
+std::vector<float> randn(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+bool open(float m) { return m == 0.0f; }
+}  // namespace
+
+TEST_CASE("masks: causal, bidirectional, sliding windows, several sequences") {
+  // Cells: seq 0 positions 0..3, seq 1 positions 0..1.
+  std::vector<int32_t> cp = {0, 1, 2, 3, 0, 1}, cs = {0, 0, 0, 0, 1, 1};
+  std::vector<int32_t> tp = {3, 1}, ts = {0, 1};
+  const int64_t n_kv = 8;  // two padding cells
+  std::vector<float> m(size_t(2 * n_kv));
+  k::MaskParams p;
+  k::build_mask(cp, cs, tp, ts, n_kv, p, m.data());
+  for (int j = 0; j < 8; ++j) REQUIRE(open(m[j]) == (j <= 3));
+  for (int j = 0; j < 8; ++j) REQUIRE(open(m[n_kv + j]) == (j == 4 || j == 5));
+  REQUIRE(std::isinf(m[7]));
+
+  p.causal = false;
+  std::vector<int32_t> tp2 = {1}, ts2 = {0};
+  k::build_mask(cp, cs, tp2, ts2, n_kv, p, m.data());
+  for (int j = 0; j < 8; ++j) REQUIRE(open(m[j]) == (j <= 3));
+
+  p.causal = true;
+  p.swa = k::MaskParams::Swa::standard;
+  p.window = 2;  // token at 3 sees 2 and 3
+  k::build_mask(cp, cs, tp, ts, n_kv, p, m.data());
+  for (int j = 0; j < 8; ++j) REQUIRE(open(m[j]) == (j == 2 || j == 3));
+
+  p.causal = false;
+  p.swa = k::MaskParams::Swa::symmetric;
+  p.window = 3;  // |i - j| <= 1
+  k::build_mask(cp, cs, tp2, ts2, n_kv, p, m.data());
+  for (int j = 0; j < 8; ++j) REQUIRE(open(m[j]) == (j <= 2));
+}
+
+TEST_CASE("softmax with scale and mask, fully masked rows are zero") {
+  std::vector<float> x = {1.0f, 2.0f, 3.0f, 4.0f};
+  std::vector<float> mask = {0.0f, -INFINITY, 0.0f, 0.0f};
+  k::soft_max(x.data(), 4, mask.data(), 0.5f);
+  const double e0 = std::exp(0.5), e2 = std::exp(1.5), e3 = std::exp(2.0), s = e0 + e2 + e3;
+  REQUIRE(x[0] == Approx(e0 / s).epsilon(1e-6));
+  REQUIRE(x[1] == 0.0f);
+  REQUIRE(x[2] == Approx(e2 / s).epsilon(1e-6));
+  REQUIRE(x[3] == Approx(e3 / s).epsilon(1e-6));
+  std::vector<float> y = {1.0f, 2.0f}, all = {-INFINITY, -INFINITY};
+  k::soft_max(y.data(), 2, all.data(), 1.0f);
+  REQUIRE(y == std::vector<float>{0.0f, 0.0f});
+}
+
+// Reference attention in double with explicit F16 roundings when asked.
+static std::vector<double> ref_attention(const std::vector<float>& q, const std::vector<float>& kk,
+                                         const std::vector<float>& v, const std::vector<float>& mask,
+                                         int64_t T, int64_t n_kv, int64_t H, int64_t HK, int64_t D,
+                                         float scale, bool f16) {
+  auto r = [&](float x) { return f16 ? double(round_fp16(x)) : double(x); };
+  std::vector<double> out(size_t(T * H * D), 0.0);
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t g = h / (H / HK);
+      std::vector<double> s(static_cast<size_t>(n_kv));
+      double mx = -INFINITY;
+      for (int64_t j = 0; j < n_kv; ++j) {
+        double d = 0;
+        for (int64_t i = 0; i < D; ++i) d += r(kk[(j * HK + g) * D + i]) * r(q[(t * H + h) * D + i]);
+        s[j] = d * scale + mask[t * n_kv + j];
+        mx = std::max(mx, s[j]);
+      }
+      double sum = 0;
+      for (auto& x : s) sum += (x = std::exp(x - mx));
+      for (int64_t j = 0; j < n_kv; ++j) {
+        const double p = r(float(s[j] / sum));
+        for (int64_t i = 0; i < D; ++i) out[(t * H + h) * D + i] += p * r(v[(j * HK + g) * D + i]);
+      }
+    }
+  return out;
+}
+
+TEST_CASE("attention over F32 and F16 caches with GQA matches the reference") {
+  const int64_t H = 4, HK = 2, D = 16, T = 3, n_ctx = 16;
+  for (bool f16 : {false, true}) {
+    KvCache kv(1, n_ctx, HK * D, HK * D, f16);
+    ThreadPool pool(2);
+    k::Scratch scratch;
+    // Two earlier tokens, then a batch of three.
+    auto k0 = randn(size_t(5 * HK * D), 11), v0 = randn(size_t(5 * HK * D), 12);
+    std::vector<int32_t> pos = {0, 1}, seq = {0, 0};
+    int64_t c0 = kv.allocate(pos, seq);
+    kv.store(0, c0, 2, k0.data(), v0.data());
+    std::vector<int32_t> pos2 = {2, 3, 4}, seq2 = {0, 0, 0};
+    int64_t c1 = kv.allocate(pos2, seq2);
+    kv.store(0, c1, 3, k0.data() + 2 * HK * D, v0.data() + 2 * HK * D);
+    REQUIRE(kv.n_past(0) == 5);
+    REQUIRE(kv.n_past(1) == 0);
+    const int64_t n_kv = 8;  // padded
+    std::vector<float> mask(size_t(T * n_kv));
+    k::build_mask(kv.cell_pos(), kv.cell_seq(), pos2, seq2, n_kv, k::MaskParams{}, mask.data());
+    auto q = randn(size_t(T * H * D), 13);
+    std::vector<float> out(size_t(T * H * D)), kq(size_t(H * T * n_kv)), sm(kq.size());
+    k::AttnParams ap{H, HK, D, 0.25f, 0.0f};
+    k::AttnDebug dbg{kq.data(), sm.data()};
+    k::attention(pool, q.data(), T, kv.view(0, n_kv), mask.data(), ap, out.data(), scratch, &dbg);
+    std::vector<float> kpad(size_t(n_kv * HK * D), 0.0f), vpad = kpad;
+    std::copy(k0.begin(), k0.end(), kpad.begin());
+    std::copy(v0.begin(), v0.end(), vpad.begin());
+    auto ref = ref_attention(q, kpad, vpad, mask, T, n_kv, H, HK, D, 0.25f, f16);
+    for (size_t i = 0; i < out.size(); ++i) REQUIRE(out[i] == Approx(ref[i]).margin(1e-5));
+    // Probabilities of masked cells (future and padding) are exactly 0; rows sum to 1.
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t t = 0; t < T; ++t) {
+        double sum = 0;
+        for (int64_t j = 0; j < n_kv; ++j) {
+          const float pj = sm[(h * T + t) * n_kv + j];
+          if (j > 2 + t) REQUIRE(pj == 0.0f);
+          sum += pj;
+        }
+        REQUIRE(sum == Approx(1.0).epsilon(1e-6));
+      }
+  }
+}
+
+TEST_CASE("KV cache refuses batches beyond the context and releases cells") {
+  KvCache kv(2, 4, 8, 8, true);
+  std::vector<int32_t> pos = {0, 1, 2}, seq = {0, 0, 0};
+  kv.allocate(pos, seq);
+  REQUIRE(kv.used() == 3);
+  REQUIRE_THROWS_AS(kv.allocate(pos, seq), Error);
+  kv.release_tail(1);
+  REQUIRE(kv.n_past(0) == 2);
+  kv.clear();
+  REQUIRE(kv.used() == 0);
+  REQUIRE(kv.n_past(0) == 0);
+}
+
+TEST_CASE("heads_first permutes token-major heads") {
+  std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8}, y(8);  // T=2, H=2, D=2
+  k::heads_first(x.data(), 2, 2, 2, y.data());
+  REQUIRE(y == std::vector<float>{1, 2, 5, 6, 3, 4, 7, 8});
+}
