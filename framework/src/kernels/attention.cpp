@@ -69,7 +69,8 @@ void rope(float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, const in
     corr[0] = std::max(0.0f, start);
     corr[1] = std::min(float(p.n_dims - 1), end);
   }
-  std::vector<float> cache(size_t(p.n_dims));
+  thread_local std::vector<float> cache;  // reused: no allocation per decode step
+  cache.resize(size_t(p.n_dims));
   const int64_t half = p.n_dims / 2;
   for (int64_t t = 0; t < n_tokens; ++t) {
     rope_cache(float(pos[t]), p, theta_scale, corr, cache.data());
