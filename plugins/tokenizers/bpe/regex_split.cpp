@@ -359,10 +359,28 @@ std::vector<PCRE2_UCHAR8> bytes_of(const std::string& s) {
 
 }  // namespace
 
+namespace detail {
+
+bool uses_categories(const std::string& rx) { return tessel::bpe::uses_categories(rx); }
+std::string collapse_regex(const std::string& rx, const std::string& source) {
+  return tessel::bpe::collapse_regex(rx, source);
+}
+std::string collapse_text(const std::vector<uint32_t>& cpts) {
+  std::string s(cpts.size(), '\0');
+  for (size_t i = 0; i < cpts.size(); ++i) s[i] = char(collapse_cpt(cpts[i]));
+  return s;
+}
+bool is_digit_groups(const std::string& rx) {
+  return rx == "\\p{AFMoE_digits}" || rx == "\\d{1,3}(?=(?:\\d{3})*\\b)";
+}
+bool is_custom(const std::string& rx) { return is_digit_groups(rx) || rx == "\\p{Han}+"; }
+
+}  // namespace detail
+
 Splitter::Splitter(const std::vector<std::string>& regexes, const std::string& source)
     : source_(source) {
   for (const std::string& rx : regexes) {
-    if (rx == "\\p{AFMoE_digits}" || rx == "\\d{1,3}(?=(?:\\d{3})*\\b)") {
+    if (detail::is_digit_groups(rx)) {
       steps_.push_back(std::make_unique<DigitGroupsStep>());
     } else if (rx == "\\p{Han}+") {
       steps_.push_back(

@@ -16,6 +16,7 @@
 //    (AFMoE/tiny_aya digit groups, Kimi-K2's Han handling) are reproduced.
 // Each regex splits every piece the previous one produced; text between
 // matches becomes a piece of its own. Invalid UTF-8 decodes to U+FFFD.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,5 +47,18 @@ class Splitter {
   std::vector<std::unique_ptr<Step>> steps_;
   std::string source_;
 };
+
+// The pieces of the emulation, exposed for tests that compare it with std::regex.
+namespace detail {
+// True when llama.cpp runs `rx` on the collapsed text (it names a category).
+bool uses_categories(const std::string& rx);
+// llama.cpp's rewrite of such a regex for the collapsed text.
+std::string collapse_regex(const std::string& rx, const std::string& source);
+// The collapsed text: one byte per code point.
+std::string collapse_text(const std::vector<uint32_t>& cpts);
+// True for the regexes llama.cpp handles with a hand-written splitter whose
+// result differs from the regex (AFMoE/tiny_aya digits, Kimi-K2).
+bool is_custom(const std::string& rx);
+}  // namespace detail
 
 }  // namespace tessel::bpe
