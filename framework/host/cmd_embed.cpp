@@ -1,0 +1,110 @@
+// `tessel embed -m MODEL (-p TEXT ... | -f FILE) [...]`: sentence embeddings
+// with llama-embedding's flag names (--pooling, --embd-normalize,
+// --embd-output-format json). Builds the PipelineSpec a config's
+// `task: embed` gives and runs it through tessel::run_task.
+#include <cstdint>
+
+#include "command.hpp"
+#include "tessel/config.hpp"
+#include "tessel/embedding.hpp"
+#include "tessel/error.hpp"
+
+namespace {
+
+struct Options {
+  tessel::PipelineSpec spec;
+  std::string model, file, format, task, ids;
+  std::vector<std::string> prompts;
+  std::vector<std::string> plugin_paths;
+};
+
+std::vector<tessel::TokenId> parse_ids(const std::string& s) {
+  std::vector<tessel::TokenId> ids;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    const std::string item = s.substr(i, j - i);
+    try {
+      size_t used = 0;
+      const long v = std::stol(item, &used);
+      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(item);
+      ids.push_back(tessel::TokenId(v));
+    } catch (const std::exception&) {
+      throw tessel::Error("--ids: '" + item + "' is not a token id (expected e.g. --ids 1,346,2)");
+    }
+    i = j + 1;
+  }
+  if (ids.empty()) throw tessel::Error("--ids: no token ids given");
+  return ids;
+}
+
+tessel::host::Command embed_cmd{
+    "embed", "Embed texts (llama-embedding-style flags)", [](CLI::App& app) {
+      auto o = std::make_shared<Options>();
+      auto& s = o->spec;
+      auto& e = s.embed;
+      app.add_option("-m,--model", o->model, "Model file (GGUF)")->required();
+      auto* p = app.add_option("-p,--prompt", o->prompts,
+                               "Text to embed (repeatable; a newline inside starts another text, as in llama-embedding)");
+      auto* f = app.add_option("-f,--file", o->file, "File with one text per line (empty lines skipped)");
+      auto* ids = app.add_option("--ids", o->ids, "One input as comma-separated token ids, used verbatim");
+      f->excludes(p);
+      ids->excludes(p);
+      ids->excludes(f);
+      app.add_option("--pooling", e.pooling, "auto | none | mean | cls | last | rank (auto: the model's)")
+          ->capture_default_str();
+      app.add_option("--embd-normalize", e.normalize,
+                     "-1 none, 0 max-abs (int16 range), 1 taxicab, 2 euclidean, >2 p-norm")
+          ->capture_default_str();
+      app.add_option("--format,--embd-output-format", o->format, "json | jsonl | npy | txt (default jsonl)");
+      app.add_option("-o,--output", e.out_path, "Output file (default: stdout; npy needs one)");
+      app.add_option("--dims", e.dims, "Matryoshka: keep the first N values, then normalize (0: all)")
+          ->capture_default_str();
+      auto* prefix = app.add_option("--prefix", e.prefix, "Text prepended to every input");
+      auto* task = app.add_option("--task", o->task,
+                                  "EmbeddingGemma task prompt: query (\"task: search result | query: \") "
+                                  "or document (\"title: none | text: \")");
+      task->excludes(prefix);
+      app.add_option("-b,--batch-size", s.runtime.n_batch, "Tokens per forward pass (texts share it)")
+          ->capture_default_str();
+      app.add_option("-t,--threads", s.runtime.threads, "Threads (0: all cores)")->capture_default_str();
+      app.add_option("-c,--ctx-size", s.runtime.n_ctx, "Context size (0: the model's training context)")
+          ->capture_default_str();
+      app.add_option("--arch", s.architecture, "Architecture plugin (auto)");
+      app.add_option("--tokenizer", s.tokenizer, "Tokenizer plugin (auto)");
+      app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");
+      return [o]() {
+        tessel::PipelineSpec spec = o->spec;
+        spec.source = "command line";
+        spec.task = "embed";
+        spec.model.path = o->model;
+        if (!o->format.empty()) spec.embed.output = o->format;
+        if (!o->task.empty()) spec.embed.prefix = tessel::embed::task_prefix(o->task);
+        tessel::InputSegment seg;
+        seg.adapter = "tokens";
+        if (!o->file.empty()) {
+          seg.file = o->file;
+          spec.inputs.push_back(seg);
+        } else if (!o->ids.empty()) {
+          seg.ids = parse_ids(o->ids);
+          spec.inputs.push_back(seg);
+        } else {
+          for (const std::string& prompt : o->prompts) {
+            size_t start = 0;
+            while (true) {
+              const size_t nl = prompt.find('\n', start);
+              seg.text = prompt.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+              spec.inputs.push_back(seg);
+              if (nl == std::string::npos) break;
+              start = nl + 1;
+            }
+          }
+        }
+        if (spec.inputs.empty()) throw tessel::Error("embed: give texts (-p TEXT, -f FILE or --ids 1,2,3)");
+        spec.plugin_paths.assign(o->plugin_paths.begin(), o->plugin_paths.end());
+        return tessel::run_task(spec);
+      };
+    }};
+
+}  // namespace

@@ -1,0 +1,129 @@
+// Embedding writers: llama-embedding's JSON text, JSON lines, .npy and plain
+// text. Files are written atomically (temp + rename).
+#include <cstdio>
+#include <iostream>
+
+#include "tessel/embedding.hpp"
+#include "tessel/error.hpp"
+#include "tessel/npy.hpp"
+
+namespace tessel::embed {
+namespace {
+
+void append_value(std::string& s, float v, const char* fmt) {
+  char buf[64];
+  const int n = std::snprintf(buf, sizeof buf, fmt, double(v));
+  s.append(buf, size_t(n));
+}
+
+void append_row(std::string& s, const float* row, int64_t n, const char* fmt, char sep) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (i) s.push_back(sep);
+    append_value(s, row[i], fmt);
+  }
+}
+
+// JSON string escaping for the "text" field (UTF-8 passes through).
+void append_json_string(std::string& s, const std::string& text) {
+  s.push_back('"');
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': s += "\\\""; break;
+      case '\\': s += "\\\\"; break;
+      case '\n': s += "\\n"; break;
+      case '\r': s += "\\r"; break;
+      case '\t': s += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          s += buf;
+        } else {
+          s.push_back(char(c));
+        }
+    }
+  }
+  s.push_back('"');
+}
+
+}  // namespace
+
+std::string format_json(const std::vector<Result>& results, int normalize) {
+  const char* fmt = normalize == 0 ? "%1.0f" : "%1.7f";
+  std::string s = "{\n  \"object\": \"list\",\n  \"data\": [\n";
+  int index = 0;
+  for (const Result& r : results) {
+    for (int64_t row = 0; row < r.rows; ++row, ++index) {
+      if (index) s += ",\n";
+      s += "    {\n      \"object\": \"embedding\",\n      \"index\": " + std::to_string(index) +
+           ",\n      \"embedding\": [";
+      append_row(s, r.data.data() + row * r.cols, r.cols, fmt, ',');
+      s += "]\n    }";
+    }
+  }
+  s += "\n  ]\n}\n";
+  return s;
+}
+
+std::string format_jsonl(const std::vector<Result>& results, const std::vector<std::string>& texts) {
+  std::string s;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    s += "{\"index\":" + std::to_string(i);
+    if (i < texts.size()) {
+      s += ",\"text\":";
+      append_json_string(s, texts[i]);
+    }
+    s += ",\"embedding\":";
+    const bool pooled = r.rows == 1;
+    if (!pooled) s.push_back('[');
+    for (int64_t row = 0; row < r.rows; ++row) {
+      if (row) s.push_back(',');
+      s.push_back('[');
+      append_row(s, r.data.data() + row * r.cols, r.cols, "%.9g", ',');
+      s.push_back(']');
+    }
+    if (!pooled) s.push_back(']');
+    s += "}\n";
+  }
+  return s;
+}
+
+std::string format_txt(const std::vector<Result>& results) {
+  std::string s;
+  for (const Result& r : results)
+    for (int64_t row = 0; row < r.rows; ++row) {
+      append_row(s, r.data.data() + row * r.cols, r.cols, "%.9g", ' ');
+      s.push_back('\n');
+    }
+  return s;
+}
+
+void write_results(const std::vector<Result>& results, const std::vector<std::string>& texts,
+                   const EmbedSpec& spec) {
+  std::string text;
+  if (spec.output == "npy") {
+    if (spec.out_path.empty())
+      throw Error("embed: the npy output needs a file (-o FILE.npy / embed.out)");
+    int64_t rows = 0, cols = results.empty() ? 0 : results[0].cols;
+    std::vector<float> all;
+    for (const Result& r : results) {
+      rows += r.rows;
+      all.insert(all.end(), r.data.begin(), r.data.end());
+    }
+    write_npy(spec.out_path, all.data(), {rows, cols});
+    return;
+  }
+  if (spec.output == "json") text = format_json(results, spec.normalize);
+  else if (spec.output == "jsonl") text = format_jsonl(results, texts);
+  else if (spec.output == "txt") text = format_txt(results);
+  else throw Error("embed: output format '" + spec.output + "' is not one of json, jsonl, npy, txt");
+  if (spec.out_path.empty()) {
+    std::cout << text;
+    std::cout.flush();
+  } else {
+    write_file_atomic(spec.out_path, text);
+  }
+}
+
+}  // namespace tessel::embed

@@ -1,0 +1,148 @@
+// The "embed" task: texts (inline, one per line of a file, or token ids) or
+// embedding rows from an input adapter -> Embedder -> writer. `tessel embed`
+// and `tessel run CONFIG` with `task: embed` both end up here.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "tessel/embedding.hpp"
+#include "tessel/error.hpp"
+#include "tessel/input.hpp"
+#include "tessel/pipeline.hpp"
+
+namespace tessel::embed {
+
+std::string task_prefix(const std::string& task) {
+  if (task == "query") return "task: search result | query: ";
+  if (task == "document") return "title: none | text: ";
+  throw Error("--task '" + task + "' is not one of: query, document");
+}
+
+namespace {
+
+// One text per line; a trailing '\r' goes, empty lines are skipped.
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("embed: can't open the input file " + path.string());
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(std::move(line));
+  }
+  if (in.bad()) throw Error("embed: reading " + path.string() + " failed");
+  return lines;
+}
+
+struct Gathered {
+  std::vector<std::string> texts;
+  std::vector<Input> inputs;
+  bool from_file = false;
+};
+
+Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<ModelFile>& file,
+                const Model& model) {
+  Gathered g;
+  std::shared_ptr<Tokenizer> tok;
+  auto tokenize = [&](const std::string& text) {
+    if (!tok) tok = make_tokenizer(reg, file, spec.tokenizer);
+    Input in;
+    // As llama-embedding: specials added (BOS/EOS/CLS/SEP) and parsed in the text.
+    in.tokens = tok->encode(spec.embed.prefix + text, EncodeOptions{true, true});
+    g.texts.push_back(text);
+    g.inputs.push_back(std::move(in));
+  };
+  for (size_t i = 0; i < spec.inputs.size(); ++i) {
+    const InputSegment& seg = spec.inputs[i];
+    const std::string where = "inputs[" + std::to_string(i) + "]";
+    if (seg.adapter == "tokens") {
+      const int given = int(!seg.text.empty()) + int(!seg.ids.empty()) + int(!seg.file.empty());
+      if (given != 1) throw Error(where + ": give exactly one of text, ids or file");
+      if (!seg.ids.empty()) {
+        Input in;
+        in.tokens = seg.ids;
+        g.texts.emplace_back();
+        g.inputs.push_back(std::move(in));
+      } else if (!seg.file.empty()) {
+        g.from_file = true;
+        for (const std::string& line : read_lines(seg.file)) tokenize(line);
+      } else {
+        tokenize(seg.text);
+      }
+      continue;
+    }
+    // Any other adapter (embedding rows...): its chunks form one sequence.
+    auto adapter = reg.create<InputAdapter>("input", seg.adapter);
+    AdapterContext actx;
+    actx.model_file = file.get();
+    actx.model = &model;
+    actx.registry = &reg;
+    if (!tok && file->meta.has("tokenizer.ggml.model")) tok = make_tokenizer(reg, file, spec.tokenizer);
+    actx.tokenizer = tok.get();
+    Input in;
+    for (const BatchChunk& c : adapter->adapt(seg, actx)) {
+      in.tokens.insert(in.tokens.end(), c.tokens.begin(), c.tokens.end());
+      in.embd.insert(in.embd.end(), c.embd.begin(), c.embd.end());
+    }
+    if (!in.tokens.empty() && !in.embd.empty())
+      throw Error(where + ": adapter '" + seg.adapter +
+                  "' gave both tokens and embedding rows; the embed task takes one kind per input");
+    g.texts.push_back(seg.file.empty() ? seg.text : seg.file.string());
+    g.inputs.push_back(std::move(in));
+  }
+  if (g.inputs.empty())
+    throw Error(spec.source + ": the embed task needs at least one input text (-p TEXT or -f FILE)");
+  return g;
+}
+
+}  // namespace
+
+Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
+  auto reg = make_registry(spec.plugin_paths);
+  auto file = open_model_file(*reg, spec.model.path, spec.model.format);
+  auto codecs = load_codecs(*reg);
+  auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
+  Gathered g = gather(spec, *reg, file, *model);
+  Options opts;
+  opts.pooling = resolve_pooling(spec.embed.pooling, model->hparams());
+  opts.normalize = spec.embed.normalize;
+  opts.dims = spec.embed.dims;
+  opts.n_batch = spec.runtime.n_batch;
+  if (opts.normalize < -1)
+    throw Error(spec.source + ": embed.normalize " + std::to_string(opts.normalize) +
+                " is not -1 (none), 0 (max-abs), 1 (taxicab), 2 (euclidean) or p > 2");
+  Embedder embedder(*model, spec.runtime, opts);
+  const bool progress = show_progress || g.from_file;
+  auto report = [&](size_t done, size_t total) {
+    if (progress) std::cerr << "\rembed: " << done << "/" << total << " texts" << std::flush;
+  };
+  Run run;
+  run.pooling = opts.pooling;
+  run.results = embedder.embed(g.inputs, report);
+  if (progress) std::cerr << "\n";
+  run.texts = std::move(g.texts);
+  return run;
+}
+
+namespace {
+
+int run_embed_task(const PipelineSpec& spec) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Run run = run_embeddings(spec, false);
+  write_results(run.results, run.texts, spec.embed);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t cols = run.results.empty() ? 0 : run.results[0].cols;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "embed: %zu texts -> %lld values each row (pooling %s, normalize %d) in %.1f ms\n",
+                run.results.size(), static_cast<long long>(cols), pooling_name(run.pooling),
+                spec.embed.normalize, ms);
+  std::cerr << buf;
+  if (!spec.embed.out_path.empty()) std::cerr << "embed: wrote " << spec.embed.out_path << "\n";
+  return 0;
+}
+
+TaskRegistration embed_reg("embed", &run_embed_task);
+
+}  // namespace
+}  // namespace tessel::embed
