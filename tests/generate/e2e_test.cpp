@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "support.hpp"
+#include "tessel/chat.hpp"
+#include "tessel/error.hpp"
 #include "tessel/npy.hpp"
+#include "tessel/pipeline.hpp"
 
 using namespace tessel::test;
 
@@ -145,4 +148,24 @@ TEST_CASE("chat mode on a model without a template uses chatml") {
                        "--temp", "0"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("auto chat template on real GGUF templates (llama.cpp's vocab files)") {
+  auto reg = tessel::make_registry();
+  auto resolve = [&](const std::string& rel) {
+    auto file = tessel::open_model_file(*reg, shared_path(rel));
+    return tessel::resolve_chat_template("auto", file->meta);
+  };
+  CHECK(resolve("models/vocab/ggml-vocab-phi-3.gguf") == "phi3");
+  CHECK(resolve("models/vocab/ggml-vocab-qwen2.gguf") == "chatml");
+  CHECK(resolve("models/vocab/ggml-vocab-llama-spm.gguf") == "chatml");  // no template: chatml
+  CHECK(resolve("models/stories260K.gguf") == "chatml");
+  // Gemma 4's template is none of llama.cpp's legacy families.
+  CHECK_THROWS_WITH(resolve("models/vocab/ggml-vocab-gemma-4.gguf"), Catch::Contains("--chat-template NAME"));
+}
+
+TEST_CASE("Gemma 3's chat template (tokenizer_config.json) is detected as gemma") {
+  std::ifstream in(shared_path("models/tokenizers/gemma3/tokenizer_config.json"));
+  const auto j = nlohmann::json::parse(in);
+  CHECK(tessel::detect_chat_template(j.at("chat_template").get<std::string>()) == "gemma");
 }
