@@ -1,7 +1,7 @@
 #include "bpe_tokenizer.hpp"
 
 #include <algorithm>
-#include <queue>
+#include <unordered_map>
 
 #include "tessel/error.hpp"
 
@@ -28,7 +28,10 @@ int32_t Merges::id_of(std::string_view s) const {
 
 void Merges::load(const std::vector<std::string>& lines, const Vocab& vocab) {
   vocab_ = &vocab;
-  rules_.reserve(lines.size());
+  size_t cap = 16;
+  while (cap < lines.size() * 2) cap <<= 1;
+  slots_.assign(cap, Slot{});
+  mask_ = cap - 1;
   std::string joined;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
@@ -39,7 +42,15 @@ void Merges::load(const std::vector<std::string>& lines, const Vocab& vocab) {
     if (b.empty()) continue;  // no symbol is empty either
     joined.assign(a).append(b);
     const int32_t ia = intern(a), ib = intern(b), iab = intern(joined);
-    if (rules_.emplace(key(ia, ib), Rule{int32_t(i), iab}).second) ++n_rules_;
+    const uint64_t k = key(ia, ib);
+    for (size_t j = hash(k) & mask_;; j = (j + 1) & mask_) {
+      if (slots_[j].key == k) break;  // an earlier line has the pair: it keeps its rank
+      if (slots_[j].key == kEmpty) {
+        slots_[j] = {k, Rule{int32_t(i), iab}};
+        ++n_rules_;
+        break;
+      }
+    }
   }
 }
 
@@ -70,7 +81,11 @@ BpeTokenizer::BpeTokenizer(const ModelFile& file) : VocabTokenizer(load_vocab(fi
   if (!has_merges && pre_->name != "kimi-k2")
     throw Error(vocab_.source + ": tokenizer.ggml.merges is missing (a BPE vocabulary needs its merges)");
   merges_.load(has_merges ? file.meta.get_strings("tokenizer.ggml.merges") : kNone, vocab_);
+  gpt2_char_id_.assign(0x144, -1);
   for (int b = 0; b < 256; ++b) {
+    size_t off = 0;
+    const uint32_t cp = utf8::decode(utf8::byte_to_gpt2(uint8_t(b)), off);
+    if (cp < gpt2_char_id_.size()) gpt2_char_id_[cp] = merges_.id_of(utf8::byte_to_gpt2(uint8_t(b)));
     if (pre_->byte_encode) {
       byte_token_[b] = vocab_.find(std::string(1, char(b)));
     } else {
@@ -96,7 +111,43 @@ std::vector<std::string> BpeTokenizer::words(const std::string& text) const {
 
 void BpeTokenizer::tokenize_fragment(const std::string& text, bool /*after_special*/,
                                      std::vector<TokenId>& out) const {
-  for (const std::string& w : words(text)) tokenize_word(w, out);
+  const std::vector<std::string> ws = words(text);
+  if (ws.size() < 64) {
+    for (const std::string& w : ws) tokenize_word(w, out);
+    return;
+  }
+  // Long texts repeat their words: remember each word's tokens for this call.
+  std::unordered_map<std::string_view, std::pair<size_t, size_t>> seen;
+  seen.reserve(ws.size() / 4);
+  for (const std::string& w : ws) {
+    if (w.size() > 64) {
+      tokenize_word(w, out);
+      continue;
+    }
+    auto [it, fresh] = seen.try_emplace(w, out.size(), 0);
+    if (fresh) {
+      tokenize_word(w, out);
+      it->second.second = out.size() - it->second.first;
+    } else {
+      const auto [from, n] = it->second;
+      for (size_t i = 0; i < n; ++i) {
+        const TokenId id = out[from + i];
+        out.push_back(id);
+      }
+    }
+  }
+}
+
+int32_t BpeTokenizer::symbol_id(std::string_view ch) const {
+  if (pre_->byte_encode) {
+    // GPT-2 characters are U+0021..U+0143: one or two UTF-8 bytes.
+    const auto b0 = uint8_t(ch[0]);
+    uint32_t cp = b0;
+    if (ch.size() == 2 && (b0 & 0xE0) == 0xC0) cp = ((b0 & 0x1Fu) << 6) | (uint8_t(ch[1]) & 0x3Fu);
+    else if (ch.size() != 1) return merges_.id_of(ch);
+    if (cp < gpt2_char_id_.size()) return gpt2_char_id_[cp];
+  }
+  return merges_.id_of(ch);
 }
 
 void BpeTokenizer::emit_unknown(std::string_view text, std::vector<TokenId>& out) const {
@@ -130,7 +181,7 @@ struct Later {
 
 }  // namespace
 
-void BpeTokenizer::tokenize_word(const std::string& word, std::vector<TokenId>& out) const {
+void BpeTokenizer::tokenize_word(std::string_view word, std::vector<TokenId>& out) const {
   if (word.empty()) return;
   if (vocab_.ignore_merges || (pre_->newline_words_whole &&
                                word.find_first_not_of('\n') == std::string::npos)) {
@@ -142,29 +193,32 @@ void BpeTokenizer::tokenize_word(const std::string& word, std::vector<TokenId>& 
   }
 
   // One symbol per UTF-8 character (a truncated sequence at the end is one symbol).
-  std::vector<Symbol> sym;
-  sym.reserve(word.size());
+  thread_local std::vector<Symbol> sym;
+  thread_local std::vector<Bigram> heap;
+  sym.clear();
+  heap.clear();
   for (size_t off = 0; off < word.size();) {
     const size_t n = std::min(word.size() - off, utf8::len(word[off]));
     const int32_t i = int32_t(sym.size());
     sym.push_back({i - 1, off + n == word.size() ? -1 : i + 1, uint32_t(off), uint32_t(n),
-                   merges_.id_of(std::string_view(word).substr(off, n))});
+                   symbol_id(word.substr(off, n))});
     off += n;
   }
 
-  std::vector<Bigram> heap_storage;
-  heap_storage.reserve(sym.size());
-  std::priority_queue<Bigram, std::vector<Bigram>, Later> queue(Later{}, std::move(heap_storage));
+  // A binary heap on a reused vector (std::priority_queue cannot lend its storage back).
   auto add = [&](int32_t l, int32_t r) {
     if (l < 0 || r < 0 || sym[l].id < 0 || sym[r].id < 0) return;
-    if (const Merges::Rule* rule = merges_.find(sym[l].id, sym[r].id))
-      queue.push({rule->rank, l, r, sym[l].n + sym[r].n, rule->merged});
+    if (const Merges::Rule* rule = merges_.find(sym[l].id, sym[r].id)) {
+      heap.push_back({rule->rank, l, r, sym[l].n + sym[r].n, rule->merged});
+      std::push_heap(heap.begin(), heap.end(), Later{});
+    }
   };
   for (int32_t i = 1; i < int32_t(sym.size()); ++i) add(i - 1, i);
 
-  while (!queue.empty()) {
-    const Bigram bg = queue.top();
-    queue.pop();
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), Later{});
+    const Bigram bg = heap.back();
+    heap.pop_back();
     Symbol& l = sym[bg.left];
     Symbol& r = sym[bg.right];
     // Stale: one side was merged away, or the right side grew (left can only
@@ -186,7 +240,7 @@ void BpeTokenizer::tokenize_word(const std::string& word, std::vector<TokenId>& 
     if (s.id >= 0 && s.id < n_vocab)
       out.push_back(s.id);
     else
-      emit_unknown(std::string_view(word).substr(s.off, s.n), out);
+      emit_unknown(word.substr(s.off, s.n), out);
   }
 }
 

@@ -32,8 +32,13 @@ class Merges {
   };
   // nullptr when the pair has no merge.
   const Rule* find(int32_t left, int32_t right) const {
-    auto it = rules_.find(key(left, right));
-    return it == rules_.end() ? nullptr : &it->second;
+    if (slots_.empty()) return nullptr;
+    const uint64_t k = key(left, right);
+    for (size_t i = hash(k) & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.key == k) return &s.rule;
+      if (s.key == kEmpty) return nullptr;
+    }
   }
   // Id of a string (a token id when it is a token); -1 when no token or merge has it.
   int32_t id_of(std::string_view s) const;
@@ -41,11 +46,20 @@ class Merges {
 
  private:
   static uint64_t key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+  static size_t hash(uint64_t k) { return size_t((k * 0x9E3779B97F4A7C15ull) >> 20); }
   int32_t intern(std::string_view s);
+
+  // Open addressing with linear probing: the merge loop's hot lookup.
+  static constexpr uint64_t kEmpty = ~uint64_t(0);  // ids are never both -1
+  struct Slot {
+    uint64_t key = kEmpty;
+    Rule rule{};
+  };
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
 
   const Vocab* vocab_ = nullptr;
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> extra_;  // non-token strings
-  std::unordered_map<uint64_t, Rule> rules_;
   size_t n_rules_ = 0;
 };
 
@@ -64,13 +78,17 @@ class BpeTokenizer : public VocabTokenizer {
                          std::vector<TokenId>& out) const override;
 
  private:
-  void tokenize_word(const std::string& word, std::vector<TokenId>& out) const;
+  void tokenize_word(std::string_view word, std::vector<TokenId>& out) const;
   void emit_unknown(std::string_view text, std::vector<TokenId>& out) const;
+  // Interned id of the one-character symbol `ch`.
+  int32_t symbol_id(std::string_view ch) const;
 
   const PreTokenizer* pre_ = nullptr;
   std::unique_ptr<Splitter> splitter_;
   Merges merges_;
   TokenId byte_token_[256];  // fallback per raw byte of a symbol that is not a token
+  // Interned ids of the GPT-2 byte characters, by code point (U+0021..U+0143).
+  std::vector<int32_t> gpt2_char_id_;
 };
 
 }  // namespace tessel::bpe
