@@ -11,7 +11,7 @@ namespace {
 
 struct Options {
   std::string model, prompt, ids, out, format = "auto", arch = "auto", tokenizer = "auto";
-  bool no_bos = false;
+  bool no_bos = false, flash_attn = false, kv_f32 = false;
   int threads = 0, ctx = 0, batch = 512;
   std::vector<std::string> plugin_paths;
 };
@@ -47,6 +47,8 @@ tessel::host::Command logits_cmd{
       app.add_option("-o,--output", o->out, "Output .npy [n_tokens, n_vocab]")->required();
       app.add_flag("--no-bos", o->no_bos, "Don't add BOS/EOS when tokenizing -p");
       app.add_option("-t,--threads", o->threads, "Threads (0: all cores)");
+      app.add_flag("--flash-attn", o->flash_attn, "llama.cpp's flash-attention numerics (default off)");
+      app.add_flag("--kv-f32", o->kv_f32, "F32 KV cache instead of llama.cpp's F16");
       app.add_option("-c,--ctx-size", o->ctx, "Context size (0: min(training context, 4096))");
       app.add_option("-b,--batch-size", o->batch, "Rows per forward pass");
       app.add_option("--format", o->format, "Weight format plugin (auto)");
@@ -72,6 +74,8 @@ tessel::host::Command logits_cmd{
         spec.runtime.threads = o->threads;
         spec.runtime.n_ctx = o->ctx;
         spec.runtime.n_batch = o->batch;
+        spec.runtime.flash_attn = o->flash_attn;
+        spec.runtime.kv_f16 = !o->kv_f32;
         spec.output = o->out;
         spec.plugin_paths.assign(o->plugin_paths.begin(), o->plugin_paths.end());
         return tessel::run_task(spec);

@@ -155,3 +155,33 @@ TEST_CASE("heads_first permutes token-major heads") {
   k::heads_first(x.data(), 2, 2, 2, y.data());
   REQUIRE(y == std::vector<float>{1, 2, 5, 6, 3, 4, 7, 8});
 }
+
+TEST_CASE("flash-attention numerics: equal to attention on F32, F16-accumulated on F16") {
+  const int64_t H = 4, HK = 1, D = 8, T = 4, n_kv = 6;
+  ThreadPool pool(2);
+  k::Scratch scratch;
+  auto kk = randn(size_t(n_kv * HK * D), 21), vv = randn(size_t(n_kv * HK * D), 22);
+  auto q = randn(size_t(T * H * D), 23);
+  std::vector<int32_t> cp = {0, 1, 2, 3, 4, 5}, cs(6, 0), tp = {2, 3, 4, 5}, ts(4, 0);
+  std::vector<float> mask(size_t(T * n_kv));
+  k::build_mask(cp, cs, tp, ts, n_kv, k::MaskParams{}, mask.data());
+  for (bool f16 : {false, true}) {
+    std::vector<uint16_t> k16(kk.size()), v16(vv.size());
+    for (size_t i = 0; i < kk.size(); ++i) { k16[i] = fp32_to_fp16(kk[i]); v16[i] = fp32_to_fp16(vv[i]); }
+    k::KvView kv;
+    kv.type = f16 ? TypeId::F16 : TypeId::F32;
+    kv.k = f16 ? static_cast<const void*>(k16.data()) : kk.data();
+    kv.v = f16 ? static_cast<const void*>(v16.data()) : vv.data();
+    kv.n_kv = n_kv;
+    kv.k_stride = kv.v_stride = HK * D;
+    std::vector<float> a(size_t(T * H * D)), b(a.size());
+    k::AttnParams ap{H, HK, D, 0.3f, 0.0f};
+    k::attention(pool, q.data(), T, kv, mask.data(), ap, a.data(), scratch);
+    ap.flash = true;
+    k::attention(pool, q.data(), T, kv, mask.data(), ap, b.data(), scratch);
+    // F32: only the summation order differs. F16: the accumulator rounds to
+    // F16 at every step, so expect F16-sized differences (and some).
+    for (size_t i = 0; i < a.size(); ++i) REQUIRE(b[i] == Approx(a[i]).margin(f16 ? 5e-3 : 1e-5));
+    if (f16) CHECK(a != b);
+  }
+}

@@ -148,6 +148,10 @@ struct AttnParams {
   int64_t n_head = 0, n_head_kv = 0, head_dim = 0;
   float scale = 1.0f;          // applied to K·Q inside the softmax (kq_scale)
   float softcap = 0.0f;        // gemma2-style tanh cap on K·Q when > 0
+  // llama.cpp's flash-attention numerics (ggml_flash_attn_ext, one row at a
+  // time): online softmax, V·P accumulated in F16 for an F16 cache. No
+  // AttnDebug output on this path (ggml has no kq node then).
+  bool flash = false;
 };
 
 // Optional copies of the intermediate tensors, for dumps: layout

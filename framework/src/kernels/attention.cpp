@@ -54,6 +54,68 @@ const float* f16_table() {
   return table.data();
 }
 
+// ggml_flash_attn_ext's per-row loop: K·Q with Q in the cache type, running
+// max M and sum S, and the V accumulator kept in F16 for an F16 cache (every
+// rescale and multiply-add rounds to F16), divided by S at the end.
+void flash_attention(ThreadPool& pool, const float* q, int64_t n_tokens, const KvView& kv,
+                     const float* mask, const AttnParams& p, float* out) {
+  const int64_t hd = p.head_dim, n_kv = kv.n_kv, group = p.n_head / p.n_head_kv;
+  const bool f16 = kv.type == TypeId::F16;
+  const float* h2f = f16_table();
+  const float scale = p.softcap > 0.0f ? p.scale / p.softcap : p.scale;
+  pool.parallel_for(p.n_head * n_tokens, [&](int64_t b, int64_t e) {
+    thread_local std::vector<float> qf, acc;
+    thread_local std::vector<uint16_t> acc16;
+    qf.resize(size_t(hd));
+    acc.resize(size_t(hd));
+    acc16.resize(size_t(hd));
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t h = task / n_tokens, t = task % n_tokens, g = h / group;
+      const float* qr = q + (t * p.n_head + h) * hd;
+      for (int64_t d = 0; d < hd; ++d) qf[d] = f16 ? h2f[fp32_to_fp16(qr[d])] : qr[d];
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      std::fill(acc16.begin(), acc16.end(), uint16_t(0));
+      float S = 0.0f, M = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < n_kv; ++j) {
+        const float mv = mask ? mask[t * n_kv + j] : 0.0f;
+        if (mv == -std::numeric_limits<float>::infinity()) continue;
+        float s = 0.0f;
+        if (f16) {
+          const uint16_t* kr = static_cast<const uint16_t*>(kv.k) + j * kv.k_stride + g * hd;
+          for (int64_t d = 0; d < hd; ++d) s += h2f[kr[d]] * qf[d];
+        } else {
+          const float* kr = static_cast<const float*>(kv.k) + j * kv.k_stride + g * hd;
+          for (int64_t d = 0; d < hd; ++d) s += kr[d] * qf[d];
+        }
+        s *= scale;
+        if (p.softcap > 0.0f) s = p.softcap * std::tanh(s);
+        s += mv;
+        float ms = 1.0f, vs = 1.0f;
+        if (s > M) {
+          ms = std::exp(M - s);
+          M = s;
+          if (f16) for (auto& a : acc16) a = fp32_to_fp16(h2f[a] * ms);
+          else for (auto& a : acc) a *= ms;
+        } else {
+          vs = std::exp(s - M);
+        }
+        if (f16) {
+          const uint16_t* vr = static_cast<const uint16_t*>(kv.v) + j * kv.v_stride + g * hd;
+          for (int64_t d = 0; d < hd; ++d) acc16[d] = fp32_to_fp16(h2f[acc16[d]] + h2f[vr[d]] * vs);
+        } else {
+          const float* vr = static_cast<const float*>(kv.v) + j * kv.v_stride + g * hd;
+          for (int64_t d = 0; d < hd; ++d) acc[d] += vr[d] * vs;
+        }
+        S = S * ms + vs;
+      }
+      if (f16) for (int64_t d = 0; d < hd; ++d) acc[d] = h2f[acc16[d]];
+      const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+      float* o = out + (t * p.n_head + h) * hd;
+      for (int64_t d = 0; d < hd; ++d) o[d] = acc[d] * inv;
+    }
+  });
+}
+
 }  // namespace
 
 void rope(float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, const int32_t* pos,
@@ -141,6 +203,10 @@ void attention(ThreadPool& pool, const float* q, int64_t n_tokens, const KvView&
   const bool f16 = kv.type == TypeId::F16;
   const int64_t group = p.n_head / p.n_head_kv;
   const float* h2f = f16_table();
+  if (p.flash) {
+    flash_attention(pool, q, n_tokens, kv, mask, p, out);
+    return;
+  }
   pool.parallel_for(p.n_head * n_tokens, [&](int64_t b, int64_t e) {
     // Per-thread rows, kept between calls so decode steps don't allocate.
     thread_local std::vector<float> s, acc, qf;

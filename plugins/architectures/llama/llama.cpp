@@ -49,13 +49,14 @@ k::Matrix load_matrix(const ModelFile& f, const CodecSet& codecs, const std::str
 struct LlamaContext : Context {
   LlamaContext(const HParams& hp, const RuntimeOptions& o, int64_t n_ctx)
       : pool(o.threads), kv(hp.n_layer, n_ctx, hp.n_head_kv * hp.head_dim,
-                            hp.n_head_kv * hp.head_dim, o.kv_f16) {}
+                            hp.n_head_kv * hp.head_dim, o.kv_f16), flash(o.flash_attn) {}
   void clear() override { kv.clear(); }
   int32_t n_ctx() const override { return int32_t(kv.n_ctx()); }
   int32_t n_past(int32_t seq) const override { return kv.n_past(seq); }
 
   ThreadPool pool;
   KvCache kv;
+  bool flash;  // llama.cpp's flash-attention numerics
   k::Scratch scratch;
   std::vector<float> x, cur, q, kb, vb, attn, tmp, gate, up, mask, kq, sm;
 };
@@ -185,11 +186,11 @@ class LlamaModel : public Model {
     float* gate = grow(c.gate, size_t(n * F));
     float* up = grow(c.up, size_t(n * F));
     k::AttnDebug dbg;
-    if (sink) {
+    if (sink && !c.flash) {
       dbg.kq = grow(c.kq, size_t(H * n * n_kv));
       dbg.kq_soft_max = grow(c.sm, size_t(H * n * n_kv));
     }
-    k::AttnParams ap{H, HK, D, 1.0f / std::sqrt(float(D)), 0.0f};
+    k::AttnParams ap{H, HK, D, 1.0f / std::sqrt(float(D)), 0.0f, c.flash};
     emit("embd", -1, x, {E, n});
 
     int64_t m = n;  // rows still computed (the last layer keeps only output rows)
@@ -212,10 +213,10 @@ class LlamaModel : public Model {
       emit("Kcur", il, kb, {D, HK, m});
       c.kv.store(il, first, m, kb, vb);
       k::attention(c.pool, q, m, c.kv.view(il, n_kv), mask, ap, attn, c.scratch,
-                   sink ? &dbg : nullptr);
+                   dbg.kq ? &dbg : nullptr);
       if (sink) {
-        emit("kq", il, dbg.kq, {n_kv, m, H});
-        emit("kq_soft_max", il, dbg.kq_soft_max, {n_kv, m, H});
+        if (dbg.kq) emit("kq", il, dbg.kq, {n_kv, m, H});
+        if (dbg.kq) emit("kq_soft_max", il, dbg.kq_soft_max, {n_kv, m, H});
         k::heads_first(attn, m, H, D, tmp);
         emit("kqv", il, tmp, {D, m, H});
         emit("kqv_out", il, attn, {NQ, m});

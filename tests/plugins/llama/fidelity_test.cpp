@@ -25,8 +25,9 @@ std::vector<std::string> prompts_in(const fs::path& dir) {
   return names;
 }
 
-void check_logits_dir(const std::string& model, const fs::path& dir, const Bounds& b) {
-  auto& l = load(model);
+void check_logits_dir(const std::string& model, const fs::path& dir, const Bounds& b,
+                      bool flash = false) {
+  auto& l = load(model, true, flash);
   const size_t V = size_t(l.model->hparams().n_vocab);
   for (const auto& p : prompts_in(dir)) {
     const auto ids = read_json(dir / (p + ".tokens.json"))["token_ids"].get<std::vector<TokenId>>();
@@ -42,6 +43,13 @@ TEST_CASE("stories260K logits at every position match llama.cpp (fa off)") {
   b.min_cos = 0.99999;
   b.max_abs = 0.03;
   check_logits_dir(kStories, tessel::test::shared_path("golden/stories260K/logits"), b);
+}
+
+TEST_CASE("stories260K logits with flash-attention numerics match llama.cpp's default (fa on)") {
+  Bounds b;
+  b.min_cos = 0.99999;
+  b.max_abs = 0.03;
+  check_logits_dir(kStories, tessel::test::shared_path("golden/stories260K/logits-fa-auto"), b, true);
 }
 
 TEST_CASE("stories260K greedy continuations match up to the first near tie") {

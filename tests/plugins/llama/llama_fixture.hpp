@@ -25,9 +25,9 @@ inline tessel::Registry& registry() {
 }
 
 // Loaded once per model path; the context is cleared by each run.
-inline Loaded& load(const std::string& rel, bool kv_f16 = true) {
+inline Loaded& load(const std::string& rel, bool kv_f16 = true, bool flash = false) {
   static std::map<std::string, Loaded> cache;
-  const std::string key = rel + (kv_f16 ? "" : "#f32");
+  const std::string key = rel + (kv_f16 ? "" : "#f32") + (flash ? "#fa" : "");
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   auto file = tessel::open_model_file(registry(), tessel::test::shared_path(rel));
@@ -36,6 +36,7 @@ inline Loaded& load(const std::string& rel, bool kv_f16 = true) {
   o.n_ctx = 512;
   o.threads = 2;
   o.kv_f16 = kv_f16;
+  o.flash_attn = flash;
   Loaded l;
   l.model = tessel::load_model(registry(), file, codecs, o);
   l.ctx = l.model->new_context(o);
