@@ -34,6 +34,17 @@ static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110);
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);
 
+// 16 bytes as one value of GCC/Clang's portable vector extension: the bit
+// unpacking below compiles to a few vector ops on any target, where the
+// auto-vectoriser sometimes fell back to byte-by-byte code.
+using U8x16 = uint8_t __attribute__((vector_size(16)));
+inline U8x16 load16(const uint8_t* p) {
+  U8x16 v;
+  std::memcpy(&v, p, 16);
+  return v;
+}
+inline void store16(void* p, U8x16 v) { std::memcpy(p, &v, 16); }
+
 inline float h2f(uint16_t h) { return fp16_to_fp32(h); }
 inline uint16_t f2h(float f) { return fp32_to_fp16(f); }
 

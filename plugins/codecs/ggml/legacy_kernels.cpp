@@ -47,12 +47,10 @@ inline int sum_i8(const int8_t* y, int n) {
 }
 // The 32 values of a 4/5-bit block in element order (low nibbles first, then
 // high nibbles), fifth bits from qh when given, minus `offset`. Written with
-// GCC/Clang vector types: left to the auto-vectoriser, the fifth-bit merge
-// came out as byte-by-byte inserts, 3-4x slower.
-using U8x16 = uint8_t __attribute__((vector_size(16)));
+// vector types: left to the auto-vectoriser, the fifth-bit merge came out as
+// byte-by-byte inserts, 3-4x slower.
 inline void unpack_block(const uint8_t* qs, const uint8_t* qh_bytes, int offset, int8_t* q) {
-  U8x16 raw;
-  std::memcpy(&raw, qs, 16);
+  const U8x16 raw = load16(qs);
   U8x16 lo = raw & 0xF, hi = raw >> 4;
   if (qh_bytes) {
     // Spread each byte of qh to 8 bytes holding 0x10 or 0: the multiply
@@ -72,8 +70,8 @@ inline void unpack_block(const uint8_t* qs, const uint8_t* qh_bytes, int offset,
   const U8x16 off = U8x16{} + uint8_t(offset);
   lo -= off;  // wraps to the int8 value
   hi -= off;
-  std::memcpy(q, &lo, 16);
-  std::memcpy(q + 16, &hi, 16);
+  store16(q, lo);
+  store16(q + 16, hi);
 }
 
 // Dot of a weight row with Q8_0/Q8_1 activations, 8 blocks at a time: unpack
