@@ -1,0 +1,132 @@
+// `tessel convert-tokenizer` on Gemma 3's tokenizer.json (shared/models/tokenizers/gemma3),
+// then the gemma3 suites through the converted GGUF. The expected ids were made
+// by the transformers.js port of HF tokenizers (add_special_tokens=false); see
+// shared/models/MANIFEST.md and docs/tokenizers.md.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <sstream>
+
+#include "support.hpp"
+#include "tessel/vocab.hpp"
+#include "tok_support.hpp"
+
+namespace {
+
+using namespace tessel::test;
+namespace fs = std::filesystem;
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string l; std::getline(ss, l);) out.push_back(l);
+  return out;
+}
+
+// Decompresses tokenizer.json.xz with the xz tool into a fresh temp folder.
+fs::path unpack_gemma3(const fs::path& dir) {
+  const fs::path xz = shared_path("models/tokenizers/gemma3/tokenizer.json.xz");
+  const fs::path json = dir / "tokenizer.json";
+  const std::string cmd = "xz -dc '" + xz.string() + "' > '" + json.string() + "'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  REQUIRE(fs::file_size(json) > 30'000'000);
+  return json;
+}
+
+}  // namespace
+
+TEST_CASE("convert-tokenizer gemma3 and its suites") {
+  const fs::path dir = temp_dir();
+  const fs::path json = unpack_gemma3(dir);
+  const fs::path gguf = dir / "gemma3.gguf";
+  const fs::path config = shared_path("models/tokenizers/gemma3/tokenizer_config.json");
+  RunResult conv = run_tessel({"convert-tokenizer", json.string(), gguf.string(), "--config", config.string()}, 300);
+  INFO("stderr: " << conv.err);
+  REQUIRE(conv.exit_code == 0);
+
+  // The layout llama.cpp's converter would give a Gemma SPM vocabulary.
+  auto tok = load_tokenizer(gguf);
+  auto* vt = dynamic_cast<const tessel::VocabTokenizer*>(tok.get());
+  REQUIRE(vt != nullptr);
+  const tessel::Vocab& v = vt->vocab();
+  CHECK(v.model == "llama");
+  CHECK(v.size() == 262145);  // 262,144 BPE pieces + <image_soft_token> (added, id 262144)
+  CHECK(v.special.bos == 2);
+  CHECK(v.special.eos == 106);  // tokenizer_config.json's eos_token, <end_of_turn>
+  CHECK(v.special.unk == 3);
+  CHECK(v.special.pad == 0);
+  CHECK(v.special.add_bos);
+  CHECK_FALSE(v.special.add_eos);
+  CHECK_FALSE(v.add_space_prefix);  // Gemma's normalizer prepends nothing
+  CHECK(v.attr(105) & tessel::kAttrControl);      // <start_of_turn>: special added token
+  CHECK(v.attr(4) & tessel::kAttrUserDefined);    // <mask>: non-special added token
+  CHECK(v.attr(3) & tessel::kAttrUnknown);
+  CHECK(v.attr(v.find("<0x41>")) & tessel::kAttrByte);
+  CHECK(tok->is_eog(106));
+  CHECK(tok->encode("Hello world") == std::vector<tessel::TokenId>{2, 9259, 1902});
+
+  // The 46 standard strings: exact.
+  const fs::path inp = shared_path("models/tokenizers/gemma3/gemma3.inp");
+  RunResult r = run_tessel({"tokenize", "-m", gguf.string(), "--suite", inp.string()});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == read_text(shared_path("models/tokenizers/gemma3/gemma3.out")));
+
+  // The 18 extra strings. The last one is "<start_of_turn>user\nhi<end_of_turn>":
+  // HF always splits special added tokens out of the text (id 105/106), while
+  // llama.cpp does so only with parse_special. So with the suite's usual
+  // parse_special=false every case but the last matches and the last keeps
+  // <start_of_turn> as text; with --parse-special all 18 match HF.
+  const fs::path extra = shared_path("models/tokenizers/gemma3/gemma3-extra.inp");
+  const auto want = lines(read_text(shared_path("models/tokenizers/gemma3/gemma3-extra.out")));
+  REQUIRE(want.size() == 18);
+  RunResult plain = run_tessel({"tokenize", "-m", gguf.string(), "--suite", extra.string()});
+  REQUIRE(plain.exit_code == 0);
+  const auto got = lines(plain.out);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i + 1 < want.size(); ++i) {
+    INFO("extra case " << i);
+    CHECK(got[i] == want[i]);
+  }
+  CHECK(got.back() != want.back());
+  CHECK(got.back().find(" 105 ") == std::string::npos);
+  RunResult parsed = run_tessel({"tokenize", "-m", gguf.string(), "--suite", extra.string(), "--parse-special"});
+  REQUIRE(parsed.exit_code == 0);
+  CHECK(lines(parsed.out) == want);
+}
+
+TEST_CASE("convert-tokenizer refuses what it cannot map") {
+  const fs::path dir = temp_dir();
+  write_text(dir / "bad.json", "{ not json");
+  RunResult r = run_tessel({"convert-tokenizer", (dir / "bad.json").string(), (dir / "o.gguf").string()});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("bad.json") != std::string::npos);
+  CHECK(r.err.find("not valid JSON") != std::string::npos);
+
+  write_text(dir / "wp.json", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})");
+  r = run_tessel({"convert-tokenizer", (dir / "wp.json").string(), (dir / "o.gguf").string()});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("WordPiece") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "o.gguf"));
+
+  // A tiny SentencePiece-style BPE converts and tokenizes by merge rank.
+  write_text(dir / "tiny.json", R"({
+    "added_tokens": [{"id": 0, "content": "<unk>", "special": true},
+                     {"id": 1, "content": "<s>", "special": true}],
+    "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+    "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}}]},
+    "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+              "vocab": {"<unk>": 0, "<s>": 1, "<0x61>": 2, "a": 3, "b": 4, "ab": 5, "ba": 6, "\u2581": 7},
+              "merges": ["b a", "a b"]}})");
+  const fs::path tiny = dir / "tiny.gguf";
+  r = run_tessel({"convert-tokenizer", (dir / "tiny.json").string(), tiny.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto tok = load_tokenizer(tiny);
+  // "b a" (rank 0) wins over "a b" (rank 1): a + ba.
+  CHECK(tok->encode("aba", {false, false}) == std::vector<tessel::TokenId>{3, 6});
+  CHECK(tok->encode("ab", {true, false}) == std::vector<tessel::TokenId>{1, 5});
+  CHECK(tok->encode("ab ba", {false, false}) == std::vector<tessel::TokenId>{5, 7, 6});
+  CHECK(tok->decode(tok->encode("ab ba", {false, false})) == "ab ba");
+  // 'c' has no token and no <0x63>: the unknown token, which decodes to nothing.
+  CHECK(tok->encode("c", {false, false}) == std::vector<tessel::TokenId>{0});
+}
