@@ -1,6 +1,7 @@
 // Core kernels against straightforward reference loops (double precision
 // where ggml accumulates in double, exact where ggml's result is exact).
 #include <atomic>
+#include <mutex>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
@@ -68,6 +69,21 @@ TEST_CASE("thread pool covers every index exactly once") {
       for (auto& h : hits) REQUIRE(h.load() == 3);
     }
   }
+}
+
+TEST_CASE("thread pool rethrows a chunk's exception and stays usable") {
+  ThreadPool pool(2);
+  REQUIRE_THROWS_WITH(pool.parallel_for(10, [](int64_t b, int64_t) {
+                        if (b > 0) throw tessel::Error("chunk failed");
+                      }),
+                      "chunk failed");
+  int64_t total = 0;
+  std::mutex mu;
+  pool.parallel_for(10, [&](int64_t b, int64_t e) {
+    std::lock_guard<std::mutex> lock(mu);
+    total += e - b;
+  });
+  REQUIRE(total == 10);
 }
 
 TEST_CASE("matmul of F32 weights equals the reference loop") {

@@ -4,6 +4,7 @@
 // of 1 thread runs everything inline. No allocation per call.
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -21,7 +22,8 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // fn(begin, end) over disjoint chunks of [0, n); at most size() chunks, each
-  // at least `grain` long. Returns when every chunk is done. Not reentrant.
+  // at least `grain` long. Returns when every chunk is done; an exception
+  // thrown by a chunk is rethrown here (the first one). Not reentrant.
   template <class F>
   void parallel_for(int64_t n, F&& fn, int64_t grain = 1) {
     if (n <= 0) return;
@@ -49,6 +51,7 @@ class ThreadPool {
   int64_t n_ = 0, chunks_ = 0;
   Thunk thunk_ = nullptr;
   void* ctx_ = nullptr;
+  std::exception_ptr error_;
 };
 
 }  // namespace tessel

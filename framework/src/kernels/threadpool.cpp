@@ -29,9 +29,17 @@ void ThreadPool::run(int64_t n, int64_t chunks, Thunk thunk, void* ctx) {
     ++generation_;
   }
   start_cv_.notify_all();
-  thunk(ctx, 0, n / chunks);  // chunk 0 on the calling thread
+  std::exception_ptr mine;
+  try {
+    thunk(ctx, 0, n / chunks);  // chunk 0 on the calling thread
+  } catch (...) {
+    mine = std::current_exception();
+  }
   std::unique_lock<std::mutex> lock(mu_);
   done_cv_.wait(lock, [this] { return pending_ == 0; });
+  std::exception_ptr err = mine ? mine : error_;
+  error_ = nullptr;
+  if (err) std::rethrow_exception(err);
 }
 
 void ThreadPool::worker(int index) {
@@ -48,9 +56,15 @@ void ThreadPool::worker(int index) {
       n = n_; chunks = chunks_; thunk = thunk_; ctx = ctx_;
     }
     if (index >= chunks) continue;
-    thunk(ctx, n * index / chunks, n * (index + 1) / chunks);
+    std::exception_ptr err;
+    try {
+      thunk(ctx, n * index / chunks, n * (index + 1) / chunks);
+    } catch (...) {
+      err = std::current_exception();
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (err && !error_) error_ = err;
       if (--pending_ == 0) done_cv_.notify_one();
     }
   }
