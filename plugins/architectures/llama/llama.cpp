@@ -86,6 +86,9 @@ class LlamaModel : public Model {
     hp_.n_embd_out = hp_.n_embd;
     eps_ = float(m.get_float("llama.attention.layer_norm_rms_epsilon", 1e-5));
     rope_.n_dims = m.get_int("llama.rope.dimension_count", hp_.head_dim);
+    if (rope_.n_dims <= 0 || rope_.n_dims > hp_.head_dim || rope_.n_dims % 2)
+      throw Error(f.path.string() + ": llama.rope.dimension_count " + std::to_string(rope_.n_dims) +
+                  " must be even and at most the head size " + std::to_string(hp_.head_dim));
     rope_.freq_base = float(m.get_float("llama.rope.freq_base", 10000.0));
     if (m.get_string("llama.rope.scaling.type", "none") == "linear") {
       const double factor = m.get_float("llama.rope.scaling.factor", 1.0);

@@ -1,6 +1,8 @@
 // Sessions: sequences sharing a batch, incremental decoding, bad input, the
 // F32 cache option, and the host commands end to end.
 #include "llama_fixture.hpp"
+#include <functional>
+
 #include "tessel/error.hpp"
 
 using namespace llama_test;
@@ -157,4 +159,58 @@ TEST_CASE("tessel dump + tessel diff against the golden layer dump") {
   CHECK(r.exit_code == 1);
   CHECK(r.out.find("OVER TOLERANCE") != std::string::npos);
   CHECK(r.out.find("result_output") == std::string::npos);
+}
+
+namespace {
+// stories260K rewritten without some tensors / with changed metadata.
+fs::path rewritten(const std::string& name, const std::vector<std::string>& drop,
+                   const std::function<void(tessel::Metadata&)>& edit = {}) {
+  auto file = tessel::open_model_file(registry(), tessel::test::shared_path(kStories));
+  tessel::Metadata meta = file->meta;
+  if (edit) edit(meta);
+  std::vector<tessel::TensorToWrite> tensors;
+  for (const auto& t : file->tensors) {
+    if (std::find(drop.begin(), drop.end(), t.name) != drop.end()) continue;
+    tensors.push_back({t.name, t.type, t.n_dims, t.ne, t.data});
+  }
+  const fs::path out = tessel::test::temp_dir() / name;
+  tessel::writer_for(registry())->write(out, meta, tensors);
+  return out;
+}
+
+std::shared_ptr<tessel::Model> load_path(const fs::path& p) {
+  auto file = tessel::open_model_file(registry(), p);
+  tessel::RuntimeOptions o;
+  o.threads = 1;
+  return tessel::load_model(registry(), file, tessel::load_codecs(registry()), o);
+}
+}  // namespace
+
+TEST_CASE("load errors name the missing tensor or bad key, and no output.weight means tied") {
+  REQUIRE_THROWS_WITH(load_path(rewritten("no_up.gguf", {"blk.2.ffn_up.weight"})),
+                      Catch::Contains("blk.2.ffn_up.weight"));
+  REQUIRE_THROWS_WITH(load_path(rewritten("bad_rope.gguf", {}, [](tessel::Metadata& m) {
+                        m.set("llama.rope.dimension_count", tessel::MetaValue::of_u32(9));
+                      })),
+                      Catch::Contains("llama.rope.dimension_count"));
+  REQUIRE_THROWS_WITH(load_path(rewritten("no_heads.gguf", {}, [](tessel::Metadata& m) {
+                        m.erase("llama.attention.head_count");
+                      })),
+                      Catch::Contains("llama.attention.head_count"));
+  // Tied output: the head falls back to token_embd (logits = hidden · token_embd rows).
+  auto tied = load_path(rewritten("tied.gguf", {"output.weight"}));
+  auto ctx = tied->new_context(tessel::RuntimeOptions{});
+  tessel::Batch b;
+  for (size_t i = 0; i < kOnce.size(); ++i) b.add_token(kOnce[i], int32_t(i), 0, i + 1 == kOnce.size());
+  tessel::Outputs out;
+  out.want_hidden = true;
+  tied->forward(b, *ctx, out);
+  const int64_t E = tied->hparams().n_embd;
+  std::vector<float> row(static_cast<size_t>(E));
+  for (TokenId t : {0, 7, 300}) {
+    tied->embed_tokens(std::span<const TokenId>(&t, 1), row.data());
+    double dot = 0;
+    for (int64_t i = 0; i < E; ++i) dot += double(row[size_t(i)]) * out.hidden[size_t(i)];
+    CHECK(out.logits[size_t(t)] == Approx(dot).margin(1e-4));
+  }
 }
