@@ -2,6 +2,7 @@
 // Shared helpers of the bpe plugin tests: vocab files, suites, tokenizers.
 #include <map>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -51,6 +52,36 @@ inline std::vector<Case> suite(const std::string& name) {
     for (long id; ids >> id;) c.ids.push_back(TokenId(id));
   }
   return cases;
+}
+
+// What llama.cpp tokenizes for `text`: invalid bytes replaced by U+FFFD.
+inline std::string sanitized(const std::string& text) {
+  std::string out;
+  for (uint32_t c : utf8::to_cpts(text)) utf8::append(out, c);
+  return out;
+}
+
+// The concatenated pieces of `ids`: the bytes the tokens stand for.
+inline std::string pieces(const BpeTokenizer& tok, const std::vector<TokenId>& ids) {
+  std::string s;
+  for (TokenId id : ids) s += tok.piece(id);
+  return s;
+}
+
+// Mostly ASCII and valid multi-byte characters, with some raw (often invalid) bytes.
+inline std::string random_text(std::mt19937& rng, size_t n) {
+  static const std::vector<std::string> parts = {
+      "a", "b", "Z", " ", " ", "\n", "\t", "1", "9", ".", "'", "'s", "!", "\xC3\xA9",
+      "\xE4\xBD\xA0", "\xF0\x9F\xA6\x99", "\xE3\x80\x80", "\xE2\x96\x81", "\xCC\x81"};
+  std::uniform_int_distribution<size_t> pick(0, parts.size() + 3);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::string s;
+  while (s.size() < n) {
+    const size_t k = pick(rng);
+    if (k < parts.size()) s += parts[k];
+    else s += char(byte(rng));
+  }
+  return s;
 }
 
 }  // namespace tessel::bpe::test_util
