@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "command.hpp"
@@ -20,7 +21,24 @@ struct Options {
   std::string input, output, type;
   int threads = 0;
   bool allow_requantize = false;
+  bool pure = false;
+  std::string output_type, token_embd_type;
 };
+
+// A tensor type named on the command line (--output-tensor-type q8_0).
+std::optional<tessel::TypeId> type_option(const std::string& value, const char* option,
+                                          const tessel::CodecSet& codecs) {
+  using namespace tessel;
+  if (value.empty()) return std::nullopt;
+  const auto t = type_from_name(value);
+  if (!t || !codecs.find(*t)) {
+    std::string valid;
+    for (TypeId c : codecs.types())
+      if (c != TypeId::Q8_1 && c != TypeId::Q8_K) valid += (valid.empty() ? "" : ", ") + type_name(c);
+    throw Error(std::string(option) + ": unknown or unsupported tensor type '" + value + "'; valid types: " + valid);
+  }
+  return t;
+}
 
 // ggml's GGML_QNT_VERSION: the layout version of the quantized blocks.
 constexpr uint32_t kQuantizationVersion = 2;
@@ -68,7 +86,11 @@ int run_quantize(const Options& o) {
 
   std::vector<const TensorInfo*> ordered;
   for (size_t i : quantize::tensor_order(file->tensors)) ordered.push_back(&file->tensors[i]);
-  const auto choices = quantize::choose_types(*preset, quantize::model_info(file->meta), ordered);
+  quantize::Overrides over;
+  over.pure = o.pure;
+  over.output_type = type_option(o.output_type, "--output-tensor-type", *codecs);
+  over.token_embd_type = type_option(o.token_embd_type, "--token-embedding-type", *codecs);
+  const auto choices = quantize::choose_types(*preset, quantize::model_info(file->meta), ordered, over);
 
   std::vector<TensorToWrite> out;
   std::vector<std::vector<std::byte>> buffers;  // owns every converted tensor
@@ -136,6 +158,9 @@ tessel::host::Command quantize_cmd{
       app.add_option("type", o->type, "Preset: " + tessel::quantize::preset_names())->required();
       app.add_option("--threads,-t", o->threads, "Worker threads (default: all cores)");
       app.add_flag("--allow-requantize", o->allow_requantize, "Allow re-quantizing quantized tensors");
+      app.add_flag("--pure", o->pure, "No k-quant mixture: every quantizable tensor gets the preset's type");
+      app.add_option("--output-tensor-type", o->output_type, "Type for output.weight (e.g. q8_0)");
+      app.add_option("--token-embedding-type", o->token_embd_type, "Type for token_embd.weight");
       return [o] { return run_quantize(*o); };
     }};
 

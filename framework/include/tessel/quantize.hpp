@@ -3,6 +3,7 @@
 // in llama.cpp's src/llama-quant.cpp, without imatrix or overrides), so
 // `tessel quantize` picks the same type for every tensor as llama-quantize.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,10 +49,18 @@ struct Choice {
   std::string warning;    // non-empty when a shape forced a fallback type
 };
 
+// llama-quantize's --pure, --output-tensor-type and --token-embedding-type.
+struct Overrides {
+  bool pure = false;                       // every quantizable tensor gets the default type
+  std::optional<TypeId> output_type;       // output.weight (and tied token_embd)
+  std::optional<TypeId> token_embd_type;   // token_embd.weight
+};
+
 // Target type of every tensor of `ordered` (in tensor_order), as
 // llama-quantize would choose for `preset`. Throws tessel::Error when a
 // tensor's row length fits no type llama-quantize would fall back to.
 std::vector<Choice> choose_types(const Preset& preset, const ModelInfo& info,
-                                 const std::vector<const TensorInfo*>& ordered);
+                                 const std::vector<const TensorInfo*>& ordered,
+                                 const Overrides& overrides = {});
 
 }  // namespace tessel::quantize

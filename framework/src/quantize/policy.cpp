@@ -80,6 +80,7 @@ bool use_more_bits(int i_layer, int n_layers) {
 struct State {
   const Preset& preset;
   const ModelInfo& info;
+  const Overrides& over;
   bool tied_embeddings = true;
   int n_attention_wv = 0, i_attention_wv = 0;
   int n_layer = 0, i_ffn_down = 0, i_ffn_gate = 0, i_ffn_up = 0;
@@ -98,7 +99,8 @@ struct State {
   TypeId mix(TypeId t, const TensorInfo& tensor, Category cat) {
     const uint32_t f = preset.ftype;
     if (cat == Category::OUTPUT || (tied_embeddings && cat == Category::TOKEN_EMBD)) {
-      if (falcon() || tensor.ne[0] % block_of(t) != 0) t = TypeId::Q8_0;
+      if (over.output_type) t = *over.output_type;
+      else if (falcon() || tensor.ne[0] % block_of(t) != 0) t = TypeId::Q8_0;
       else if (t != TypeId::Q8_0) t = TypeId::Q6_K;
     } else if (cat == Category::TOKEN_EMBD) {
       // no preset tessel offers changes untied token embeddings
@@ -235,8 +237,9 @@ std::vector<size_t> tensor_order(const std::vector<TensorInfo>& tensors) {
 }
 
 std::vector<Choice> choose_types(const Preset& preset, const ModelInfo& info,
-                                 const std::vector<const TensorInfo*>& ordered) {
-  State st{preset, info};
+                                 const std::vector<const TensorInfo*>& ordered,
+                                 const Overrides& overrides) {
+  State st{preset, info, overrides};
   st.n_layer = info.n_layer;
   for (const TensorInfo* t : ordered) {
     const Category c = category_of(t->name);
@@ -246,10 +249,17 @@ std::vector<Choice> choose_types(const Preset& preset, const ModelInfo& info,
   std::vector<Choice> out;
   for (const TensorInfo* t : ordered) {
     Choice ch{t->type, false, {}};
-    if (allows_quantization(*t)) {
+    const Category cat = category_of(t->name);
+    if (!allows_quantization(*t)) {
+      // kept as is
+    } else if (overrides.token_embd_type && cat == Category::TOKEN_EMBD) {
+      ch.type = *overrides.token_embd_type;
+    } else if (overrides.output_type && cat == Category::OUTPUT) {
+      ch.type = *overrides.output_type;
+    } else {
       TypeId nt = preset.default_type;
       if (is_quantized(nt)) {
-        nt = st.mix(nt, *t, category_of(t->name));
+        if (!overrides.pure) nt = st.mix(nt, *t, cat);
         nt = st.fallback(nt, *t, ch.warning);
       }
       ch.type = nt;

@@ -34,7 +34,8 @@ inline void min_max(const float* x, int n, float& mn, float& mx) {
 inline int trunc8(float v) { return int8_t(int(v)); }
 
 // Integer dot of one block. Both operands are int8 on purpose: GCC turns
-// int8 x int8 sums into fast vector code, mixed signedness stays ~10x slower.
+// int8 x int8 sums into good vector code; with mixed signedness it did much
+// worse in a micro-benchmark.
 inline int dot_i8(const int8_t* x, const int8_t* y) {
   int s = 0;
   for (int j = 0; j < QK; ++j) s += int(x[j]) * int(y[j]);
@@ -48,14 +49,14 @@ inline int sum_i8(const int8_t* y, int n) {
 // The 32 values of a 4/5-bit block in element order (low nibbles first, then
 // high nibbles), fifth bits from qh when given, minus `offset`. Written with
 // vector types: left to the auto-vectoriser, the fifth-bit merge came out as
-// byte-by-byte inserts, 3-4x slower.
+// byte-by-byte inserts (seen with perf annotate).
 inline void unpack_block(const uint8_t* qs, const uint8_t* qh_bytes, int offset, int8_t* q) {
   const U8x16 raw = load16(qs);
   U8x16 lo = raw & 0xF, hi = raw >> 4;
   if (qh_bytes) {
     // Spread each byte of qh to 8 bytes holding 0x10 or 0: the multiply
     // copies the byte into every lane, the mask keeps lane k's bit k, adding
-    // 0x7f carries a set bit into bit 7.
+    // 0x7f carries a set bit into bit 7 (lane k = byte k: little-endian host).
     uint64_t bits[4];
     for (int k = 0; k < 4; ++k) {
       const uint64_t lanes = uint64_t(qh_bytes[k]) * 0x0101010101010101ull & 0x8040201008040201ull;
@@ -77,7 +78,8 @@ inline void unpack_block(const uint8_t* qs, const uint8_t* qh_bytes, int offset,
 // Dot of a weight row with Q8_0/Q8_1 activations, 8 blocks at a time: unpack
 // the weights to int8, take the 8 integer block sums, then add each block's
 // scaled sum in order. Working on 256 values per step keeps the compiler's
-// vector loops full; block by block was ~4x slower.
+// vector loops full; block by block was several times slower in a
+// micro-benchmark.
 template <class XB, class YB, class Unpack, class Scale>
 float chunked_dot(const XB* x, const YB* y, size_t nb, Unpack unpack, Scale scale) {
   constexpr int G = 8;

@@ -93,10 +93,11 @@ TensorInfo tensor(const std::string& name, int64_t ne0, int64_t ne1) {
   return t;
 }
 std::vector<quantize::Choice> choose(const char* preset, const std::vector<TensorInfo>& ts,
-                                     quantize::ModelInfo info = {"llama", 1, 8, 8, 0}) {
+                                     quantize::ModelInfo info = {"llama", 1, 8, 8, 0},
+                                     const quantize::Overrides& over = {}) {
   std::vector<const TensorInfo*> ptrs;
   for (size_t i : quantize::tensor_order(ts)) ptrs.push_back(&ts[i]);
-  return quantize::choose_types(*quantize::find_preset(preset), info, ptrs);
+  return quantize::choose_types(*quantize::find_preset(preset), info, ptrs, over);
 }
 }  // namespace
 
@@ -124,4 +125,29 @@ TEST_CASE("type policy: tied embeddings, fallbacks and kept tensors") {
   CHECK(c[0].type == TypeId::Q3_K);
   CHECK(quantize::find_preset("q4_k_m") == quantize::find_preset("Q4_K_M"));
   CHECK(quantize::find_preset("Q4_K_X") == nullptr);
+}
+
+TEST_CASE("type policy: --pure and the output/token-embedding overrides") {
+  const std::vector<TensorInfo> ts = {tensor("token_embd.weight", 256, 100), tensor("output.weight", 256, 100),
+                                      tensor("blk.0.attn_v.weight", 256, 64), tensor("blk.0.ffn_down.weight", 256, 64)};
+  // Order: output, token_embd, blk.0.attn_v, blk.0.ffn_down.
+  auto c = choose("Q4_K_M", ts);
+  CHECK(c[0].type == TypeId::Q6_K);
+  CHECK(c[1].type == TypeId::Q4_K);
+  CHECK(c[2].type == TypeId::Q6_K);  // use_more_bits for the only layer
+  CHECK(c[3].type == TypeId::Q6_K);
+  quantize::Overrides pure;
+  pure.pure = true;
+  c = choose("Q4_K_M", ts, {"llama", 1, 8, 8, 0}, pure);
+  for (const auto& ch : c) CHECK(ch.type == TypeId::Q4_K);
+  quantize::Overrides over;
+  over.output_type = TypeId::Q8_0;
+  over.token_embd_type = TypeId::F16;
+  c = choose("Q4_K_M", ts, {"llama", 1, 8, 8, 0}, over);
+  CHECK(c[0].type == TypeId::Q8_0);
+  CHECK(c[1].type == TypeId::F16);
+  // Tied embeddings take the output type.
+  over.token_embd_type.reset();
+  c = choose("Q4_K_M", {tensor("token_embd.weight", 256, 100)}, {"llama", 1, 8, 8, 0}, over);
+  CHECK(c[0].type == TypeId::Q8_0);
 }
