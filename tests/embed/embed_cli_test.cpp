@@ -43,7 +43,7 @@ TEST_CASE("embed -f FILE: one text per line, jsonl, progress on stderr, same as 
   CHECK(r2.out == text);
 }
 
-TEST_CASE("embed --task query prepends EmbeddingGemma's prompt; --dims truncates and renormalizes") {
+TEST_CASE("embed --task query prepends EmbeddingGemma's prompt, --dims truncates and renormalizes") {
   auto with_task = run_tessel({"embed", "-m", gemma(), "-p", "Hello", "--task", "query", "--format", "txt", "-t", "2"});
   auto with_prefix = run_tessel({"embed", "-m", gemma(), "-p", "Hello", "--prefix", "task: search result | query: ",
                                  "--format", "txt", "-t", "2"});

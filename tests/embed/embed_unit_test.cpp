@@ -44,7 +44,7 @@ TEST_CASE("pooling mean, cls, last pick and average the right rows") {
   CHECK_THROWS_AS(pool_rows(rows.data(), 3, 2, Pooling::none, out.data()), Error);
 }
 
-TEST_CASE("pooling names resolve; auto takes the model's") {
+TEST_CASE("pooling names resolve, auto takes the model's") {
   HParams hp;
   hp.arch = "bert";
   hp.pooling = "cls";

@@ -86,8 +86,9 @@ inline std::vector<embed::Result> embed_ids(Model& model, const std::vector<std:
   return e.embed(inputs);
 }
 
-// Per row: cosine >= min_cos and the norms agree to 1e-3 (so a wrong scale or
-// normalization fails too); normalize 0 files hold values rounded to integers.
+// Per row: cosine >= min_cos and the norms agree (to 1e-3 at the F32 bound,
+// 1e-2 at the quantized ones) so a wrong scale or normalization fails too;
+// normalize 0 files hold values rounded to integers.
 inline void check_rows(const float* got, const std::vector<float>& ref, int64_t rows, int64_t cols,
                        double min_cos, int normalize) {
   REQUIRE(ref.size() == size_t(rows * cols));
@@ -101,7 +102,8 @@ inline void check_rows(const float* got, const std::vector<float>& ref, int64_t 
     for (int64_t i = 0; i < cols; ++i) { na += double(a[i]) * a[i]; nb += double(b[i]) * b[i]; }
     INFO("row " << r << " cosine " << c << " norms " << std::sqrt(na) << " vs " << std::sqrt(nb));
     CHECK(c >= min_cos);
-    CHECK(std::abs(std::sqrt(na) - std::sqrt(nb)) <= 1e-3 * std::sqrt(nb) + 1e-6);
+    const double rel = min_cos >= 0.99999 ? 1e-3 : 1e-2;
+    CHECK(std::abs(std::sqrt(na) - std::sqrt(nb)) <= rel * std::sqrt(nb) + 1e-6);
     if (normalize == 0) {
       float mx = 0;
       for (int64_t i = 0; i < cols; ++i) mx = std::max(mx, std::abs(a[i]));

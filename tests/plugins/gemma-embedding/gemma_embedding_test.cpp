@@ -47,7 +47,7 @@ TEST_CASE("several texts in one forward pass equal each text embedded alone") {
   }
 }
 
-TEST_CASE("raw embedding rows are not scaled by sqrt(n_embd); token rows are") {
+TEST_CASE("raw embedding rows are not scaled by sqrt(n_embd), token rows are") {
   LoadedModel m = load_golden_model("gemma-embedding-synth");
   const std::vector<TokenId> ids = {1, 346, 306, 414, 2};
   const int64_t E = m.model->hparams().n_embd;
