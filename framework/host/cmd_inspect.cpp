@@ -140,6 +140,12 @@ struct TypeTotals {
   uint64_t tensors = 0, params = 0, bytes = 0;
 };
 
+std::string bits_per_weight(const TypeTotals& s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", s.params ? 8.0 * double(s.bytes) / double(s.params) : 0.0);
+  return buf;
+}
+
 int run(const Options& o) {
   auto reg = tessel::make_registry(std::vector<std::filesystem::path>(o.plugin_paths.begin(), o.plugin_paths.end()));
   auto file = tessel::open_model_file(*reg, o.path, o.format);
@@ -198,8 +204,9 @@ int run(const Options& o) {
 
   std::ostream& out = std::cout;
   out << file->path.string() << "\n";
-  out << "  format      " << file->format << " v" << file->version << ", alignment " << file->alignment
-      << ", data at offset " << grouped(file->data_offset) << "\n";
+  out << "  format      " << file->format << " v" << file->version << ", alignment " << file->alignment;
+  if (!file->tensors.empty()) out << ", data at offset " << grouped(file->data_offset);
+  out << "\n";
   out << "  file size   " << human_bytes(file_size) << "\n";
   if (const auto* a = file->meta.find("general.architecture"); a && a->type == tessel::MetaType::STRING)
     out << "  arch        " << one_line(a->str, kShownChars) << "\n";
@@ -209,7 +216,8 @@ int run(const Options& o) {
       << human_bytes(total.bytes) << ")\n";
   for (const auto& [name, s] : by_type)
     out << "    " << name << std::string(name.size() < 8 ? 8 - name.size() : 1, ' ') << grouped(s.tensors)
-        << " tensors, " << grouped(s.params) << " parameters, " << human_bytes(s.bytes) << "\n";
+        << " tensors, " << grouped(s.params) << " parameters, " << human_bytes(s.bytes) << ", "
+        << bits_per_weight(s) << " bits/weight\n";
 
   out << "\nmetadata (" << file->meta.size() << " keys)\n";
   size_t key_width = 0, type_width = 0;
