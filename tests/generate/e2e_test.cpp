@@ -76,6 +76,15 @@ TEST_CASE("greedy -n 64 --temp 0 equals llama.cpp's continuation for every golde
   }
 }
 
+TEST_CASE("a prompt decoded in small batches gives the same continuation") {
+  const Golden g = golden("story105");  // 105 prompt tokens: 53 batches of 2
+  auto r = run_tessel({"generate", "-m", model(), "-p", g.prompt, "-n", "16", "--temp", "0", "--ignore-eos",
+                       "-b", "2"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  check_continuation(r.out, g, 16);
+}
+
 TEST_CASE("tessel run configs/stories260k.yaml takes the same path as tessel generate") {
   const Golden g = golden("once");
   const std::string cfg = (source_dir() / "configs" / "stories260k.yaml").string();

@@ -6,6 +6,7 @@
 
 #include "generate.hpp"
 #include "tessel/error.hpp"
+#include "tessel/pipeline.hpp"
 
 using namespace tessel;
 using namespace tessel::generate;
@@ -105,7 +106,7 @@ Run go(std::vector<TokenId> prompt, GenerateSpec g, int n_ctx = 64, int n_batch 
   o.n_ctx = n_ctx;
   auto ctx = run.model.new_context(o);
   std::ostringstream out;
-  run.r = generate::run(run.model, *ctx, tok, prompt, g, n_batch, out);
+  run.r = generate::run(run.model, *ctx, tok, token_prompt(prompt), g, n_batch, out);
   run.out = out.str();
   return run;
 }
@@ -192,27 +193,44 @@ TEST_CASE("the same seed samples the same tokens") {
   CHECK(a.r.tokens != c.r.tokens);
 }
 
+// build_prompt goes through the input-adapter plugins ("tokens") of the build.
+std::vector<TokenId> prompt_ids(const PipelineSpec& spec) {
+  static auto reg = make_registry();
+  FakeTokenizer tok;
+  ModelFile file;
+  std::vector<TokenId> ids;
+  for (const auto& c : build_prompt(spec, *reg, file, nullptr, tok)) {
+    REQUIRE(c.embd.empty());
+    ids.insert(ids.end(), c.tokens.begin(), c.tokens.end());
+  }
+  return ids;
+}
+
 TEST_CASE("build_prompt: text and id segments, BOS only at the start") {
   PipelineSpec spec;
   spec.inputs.push_back({"tokens", "ab", {}, {}, {}});
   spec.inputs.push_back({"tokens", "", {4, 4}, {}, {}});
   spec.inputs.push_back({"tokens", "a", {}, {}, {}});
-  FakeTokenizer tok;
-  Metadata meta;
-  CHECK(build_prompt(spec, tok, meta) == std::vector<TokenId>{1, 3, 4, 4, 4, 3});
+  CHECK(prompt_ids(spec) == std::vector<TokenId>{1, 3, 4, 4, 4, 3});
 }
 
-TEST_CASE("build_prompt: errors for missing prompts, bad ids and unknown adapters") {
-  FakeTokenizer tok;
-  Metadata meta;
+TEST_CASE("build_prompt: errors for missing prompts, bad ids, system without chat, unknown adapters") {
   PipelineSpec empty;
-  CHECK_THROWS_AS(build_prompt(empty, tok, meta), Error);
+  CHECK_THROWS_AS(prompt_ids(empty), Error);
   PipelineSpec bad_id;
   bad_id.inputs.push_back({"tokens", "", {99}, {}, {}});
-  CHECK_THROWS_WITH(build_prompt(bad_id, tok, meta), Catch::Contains("99"));
-  PipelineSpec image;
-  image.inputs.push_back({"image", "", {}, "x.png", {}});
-  CHECK_THROWS_WITH(build_prompt(image, tok, meta), Catch::Contains("image"));
+  CHECK_THROWS_WITH(prompt_ids(bad_id), Catch::Contains("99"));
+  PipelineSpec sys;
+  sys.inputs.push_back({"tokens", "ab", {}, {}, {}});
+  sys.generate.system = "S";
+  CHECK_THROWS_WITH(prompt_ids(sys), Catch::Contains("chat"));
+  PipelineSpec odd;
+  odd.inputs.push_back({"no-such-adapter", "", {}, {}, {}});
+  CHECK_THROWS_WITH(prompt_ids(odd), Catch::Contains("no-such-adapter"));
+  PipelineSpec chat_ids;
+  chat_ids.generate.chat = true;
+  chat_ids.inputs.push_back({"tokens", "", {3}, {}, {}});
+  CHECK_THROWS_WITH(prompt_ids(chat_ids), Catch::Contains("chat mode"));
 }
 
 TEST_CASE("chat mode wraps the text as one user turn after the system message") {
@@ -227,9 +245,20 @@ TEST_CASE("chat mode wraps the text as one user turn after the system message") 
   spec.generate.chat_template = "auto";  // no template in the file: chatml
   CHECK(chat_prompt_text(spec, meta) ==
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-  FakeTokenizer tok;
-  const auto ids = build_prompt(spec, tok, meta);
+  const auto ids = prompt_ids(spec);
   CHECK(ids.front() == 1);  // BOS from the tokenizer, not the template
+  CHECK(ids.size() == 1 + chat_prompt_text(spec, meta).size());  // the fake has one id per byte
+}
+
+TEST_CASE("chat mode: an image input stands as the media marker in the user turn") {
+  PipelineSpec spec;
+  spec.generate.chat = true;
+  spec.generate.chat_template = "zephyr";
+  spec.inputs.push_back({"tokens", "Look:", {}, {}, {}});
+  spec.inputs.push_back({"image", "", {}, "x.png", {}});
+  spec.inputs.push_back({"tokens", " What is it?", {}, {}, {}});
+  CHECK(chat_prompt_text(spec, Metadata{}) ==
+        "<|user|>\nLook:<__media__> What is it?<|endoftext|>\n<|assistant|>\n");
 }
 
 TEST_CASE("the stats line names prompt and generated token counts") {

@@ -11,6 +11,7 @@
 #include "tessel/chat.hpp"
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
+#include "tessel/prompt.hpp"
 #include "tessel/sampler.hpp"
 
 namespace tessel::generate {
@@ -22,12 +23,36 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-void check_tokens_segment(const InputSegment& seg, size_t index) {
-  if (seg.adapter != "tokens")
-    throw Error("inputs[" + std::to_string(index) + "]: adapter '" + seg.adapter +
-                "' is not supported by the generate task yet (expected: tokens)");
-  if (!seg.text.empty() && !seg.ids.empty())
-    throw Error("inputs[" + std::to_string(index) + "]: give either text or ids, not both");
+std::string where(size_t index) { return "inputs[" + std::to_string(index) + "]"; }
+
+// The user turn of chat mode: the text segments joined, each image as the media
+// marker (llama.cpp's mtmd-cli formats the chat the same way), plus the images.
+struct ChatTurn {
+  std::string text;
+  std::vector<std::filesystem::path> images;
+  std::filesystem::path mmproj;
+};
+
+ChatTurn chat_turn(const PipelineSpec& spec) {
+  ChatTurn t;
+  t.mmproj = spec.model.mmproj;
+  for (size_t i = 0; i < spec.inputs.size(); ++i) {
+    const auto& seg = spec.inputs[i];
+    if (seg.adapter == "tokens") {
+      if (!seg.ids.empty())
+        throw Error(where(i) + ": chat mode needs text inputs, not token ids (turn generate.chat off to feed ids)");
+      t.text += seg.text;
+    } else if (seg.adapter == "image") {
+      t.text += kMediaMarker;
+      t.images.push_back(seg.file);
+      auto it = seg.params.find("mmproj");
+      if (it != seg.params.end()) t.mmproj = it->second;
+    } else {
+      throw Error(where(i) + ": adapter '" + seg.adapter +
+                  "' can't be part of a chat turn (chat mode takes tokens and image inputs)");
+    }
+  }
+  return t;
 }
 
 // Decodes `ids` at positions n_past.. in chunks; logits of the last row land in `out`.
@@ -56,59 +81,57 @@ std::span<const float> last_logits(const Outputs& out, size_t n_vocab) {
 }  // namespace
 
 std::string chat_prompt_text(const PipelineSpec& spec, const Metadata& meta) {
-  std::string user;
-  for (size_t i = 0; i < spec.inputs.size(); ++i) {
-    const auto& seg = spec.inputs[i];
-    check_tokens_segment(seg, i);
-    if (!seg.ids.empty())
-      throw Error("inputs[" + std::to_string(i) +
-                  "]: chat mode needs text inputs, not token ids (turn generate.chat off to feed ids)");
-    user += seg.text;
-  }
+  const ChatTurn turn = chat_turn(spec);
   const std::string name = resolve_chat_template(spec.generate.chat_template, meta);
   if (name == "none") {
     if (!spec.generate.system.empty())
       throw Error("generate.system needs a chat template, but generate.chat_template is none");
-    return user;
+    return turn.text;
   }
   std::vector<ChatMessage> chat;
   if (!spec.generate.system.empty()) chat.push_back({"system", spec.generate.system});
-  chat.push_back({"user", user});
+  chat.push_back({"user", turn.text});
   return apply_chat_template(name, chat, true);
 }
 
-std::vector<TokenId> build_prompt(const PipelineSpec& spec, const Tokenizer& tok, const Metadata& meta) {
+std::vector<BatchChunk> token_prompt(std::vector<TokenId> ids) {
+  std::vector<BatchChunk> chunks(1);
+  chunks[0].tokens = std::move(ids);
+  chunks[0].n_rows = chunks[0].tokens.size();
+  return chunks;
+}
+
+std::vector<BatchChunk> build_prompt(const PipelineSpec& spec, Registry& reg, const ModelFile& file,
+                                     const Model* model, const Tokenizer& tok) {
   if (spec.inputs.empty())
     throw Error(spec.source + ": the generate task needs a prompt (inputs, or -p TEXT)");
-  std::vector<TokenId> ids;
+  std::vector<InputSegment> segments;
   if (spec.generate.chat) {
-    ids = tok.encode(chat_prompt_text(spec, meta), EncodeOptions{true, true});
+    const ChatTurn turn = chat_turn(spec);
+    const std::string text = chat_prompt_text(spec, file.meta);
+    if (turn.images.empty()) segments.push_back(InputSegment{"tokens", text, {}, {}, {}});
+    else segments = split_media_prompt(text, turn.images, turn.mmproj);
   } else {
     if (!spec.generate.system.empty())
       throw Error("generate.system is only used in chat mode (--chat / generate.chat: true)");
-    for (size_t i = 0; i < spec.inputs.size(); ++i) {
-      const auto& seg = spec.inputs[i];
-      check_tokens_segment(seg, i);
-      if (!seg.ids.empty()) {
-        ids.insert(ids.end(), seg.ids.begin(), seg.ids.end());
-      } else {
-        // BOS (and EOS, where the model asks for it) only around the very first segment.
-        auto part = tok.encode(seg.text, EncodeOptions{i == 0, true});
-        ids.insert(ids.end(), part.begin(), part.end());
-      }
-    }
+    segments = spec.inputs;
+    for (auto& seg : segments)
+      if (seg.adapter == "image" && !seg.params.count("mmproj") && !spec.model.mmproj.empty())
+        seg.params["mmproj"] = spec.model.mmproj.string();
   }
-  if (ids.empty())
+  AdapterContext actx;
+  actx.model_file = &file;
+  actx.model = model;
+  actx.tokenizer = &tok;
+  actx.add_special = true;
+  actx.parse_special = true;
+  auto chunks = assemble_prompt(reg, segments, actx);
+  if (prompt_rows(chunks) == 0)
     throw Error(spec.source + ": the prompt is empty after tokenization (and the model adds no BOS)");
-  const size_t n_vocab = tok.vocab_size();
-  for (TokenId t : ids)
-    if (t < 0 || size_t(t) >= n_vocab)
-      throw Error("prompt token id " + std::to_string(t) + " is out of range: the vocabulary has " +
-                  std::to_string(n_vocab) + " tokens");
-  return ids;
+  return chunks;
 }
 
-Result run(Model& model, Context& ctx, const Tokenizer& tok, std::span<const TokenId> prompt,
+Result run(Model& model, Context& ctx, const Tokenizer& tok, const std::vector<BatchChunk>& prompt,
            const GenerateSpec& gen, int n_batch, std::ostream& out) {
   if (n_batch < 1) throw Error("runtime.batch must be at least 1, got " + std::to_string(n_batch));
   if (gen.max_tokens < -1)
@@ -118,23 +141,31 @@ Result run(Model& model, Context& ctx, const Tokenizer& tok, std::span<const Tok
     throw Error("generate: architecture '" + hp.arch + "' has no LM head (an embedding model?)");
   const size_t n_vocab = size_t(hp.n_vocab);
   Result r;
-  r.n_prompt = prompt.size();
+  r.n_prompt = prompt_rows(prompt);
   r.n_ctx = ctx.n_ctx();
-  if (prompt.empty()) throw Error("generate: empty prompt");
-  if (int64_t(prompt.size()) + ctx.n_past(0) > r.n_ctx)
-    throw Error("the prompt has " + std::to_string(prompt.size()) + " tokens but the context holds " +
+  if (r.n_prompt == 0) throw Error("generate: empty prompt");
+  if (int64_t(r.n_prompt) + ctx.n_past(0) > r.n_ctx)
+    throw Error("the prompt has " + std::to_string(r.n_prompt) + " tokens but the context holds " +
                 std::to_string(r.n_ctx) + ": raise runtime.context (-c) or shorten the prompt");
 
   Sampler sampler(gen.sampler, r.n_ctx);
   if (gen.ignore_eos)
     for (size_t t = 0; t < n_vocab && t < tok.vocab_size(); ++t)
       if (tok.is_eog(TokenId(t))) sampler.ban(TokenId(t));
-  for (TokenId t : prompt) sampler.accept(t);
+  for (const auto& chunk : prompt)
+    for (TokenId t : chunk.tokens) sampler.accept(t);
 
   TextStream stream(out, gen.stop);
-  Outputs outs;
   auto t0 = Clock::now();
-  decode(model, ctx, prompt, n_batch, outs);
+  PromptDecodeOptions popts;
+  popts.n_past = ctx.n_past(0);
+  popts.n_batch = n_batch;
+  const PromptResult pr = decode_prompt(model, ctx, prompt, popts);
+  Outputs outs;
+  outs.rows = {0};
+  if (pr.logits.size() < n_vocab)
+    throw Error("generate: the model returned no logits for the last prompt row");
+  outs.logits.assign(pr.logits.end() - std::ptrdiff_t(n_vocab), pr.logits.end());
   r.prompt_ms = ms_since(t0);
 
   t0 = Clock::now();
@@ -182,7 +213,7 @@ int run_generate_task(const PipelineSpec& spec) {
   auto codecs = load_codecs(*reg);
   auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
   auto ctx = model->new_context(spec.runtime);
-  const auto prompt = build_prompt(spec, *tok, file->meta);
+  const auto prompt = build_prompt(spec, *reg, *file, model.get(), *tok);
 
   const Result r = run(*model, *ctx, *tok, prompt, spec.generate, spec.runtime.n_batch, std::cout);
   std::cout.flush();
