@@ -72,3 +72,31 @@ TEST_CASE("suite falcon") { check_suite("falcon"); }
 TEST_CASE("suite starcoder") { check_suite("starcoder"); }
 TEST_CASE("suite deepseek-llm") { check_suite("deepseek-llm"); }
 TEST_CASE("suite gemma-4") { check_suite("gemma-4"); }
+
+// The other output formats of `tessel tokenize` (ids from llama.cpp's golden
+// once.tokens.json: "Once upon a time" -> 1 403 407 261 378).
+TEST_CASE("tokenize output formats and errors") {
+  const std::string m = shared_path("models/stories260K.gguf").string();
+  RunResult r = run_tessel({"tokenize", "-m", m, "-p", "Once upon a time", "--ids"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == "[1, 403, 407, 261, 378]\n");
+  r = run_tessel({"tokenize", "-m", m, "-p", "Once upon a time", "--ids", "--no-special"});
+  CHECK(r.out == "[403, 407, 261, 378]\n");
+  r = run_tessel({"tokenize", "-m", m, "-p", "Once upon a time", "--json"});
+  CHECK(r.out == "{\"ids\":[1,403,407,261,378],\"pieces\":[\"<s>\",\" Once\",\" upon\",\" a\",\" time\"]}\n");
+  r = run_tessel({"tokenize", "-m", m, "-p", "Once", "--pieces", "--no-special"});
+  CHECK(r.out == " Once\n");
+  r = run_tessel({"tokenize", "-m", m, "-p", "Once"});
+  CHECK(r.out == "     1 -> '<s>'\n   403 -> ' Once'\n");
+  r = run_tessel({"tokenize", "-m", m, "-p", "<s>x", "--ids", "--no-special", "--parse-special"});
+  CHECK(r.out.rfind("[1, ", 0) == 0);
+  r = run_tessel({"tokenize", "-m", m, "-p", "", "--ids"});
+  CHECK(r.out == "[1]\n");  // an empty prompt is just BOS, as in llama.cpp
+
+  r = run_tessel({"tokenize", "-m", m});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("-p TEXT") != std::string::npos);
+  r = run_tessel({"tokenize", "-m", m, "-f", "/nonexistent/prompt.txt"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("/nonexistent/prompt.txt") != std::string::npos);
+}
