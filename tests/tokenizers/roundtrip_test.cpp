@@ -75,3 +75,6 @@ TEST_CASE("wordpiece normalizes stably") {
   }
   CHECK(tok->decode(tok->encode("Hello World!", {false, false})) == " hello world!");
 }
+TEST_CASE("roundtrip falcon") { check_roundtrip("falcon", 35); }
+TEST_CASE("roundtrip starcoder") { check_roundtrip("starcoder", 35); }
+TEST_CASE("roundtrip gemma-4") { check_roundtrip("gemma-4", 35); }
