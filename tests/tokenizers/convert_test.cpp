@@ -34,8 +34,20 @@ fs::path unpack_gemma3(const fs::path& dir) {
 
 }  // namespace
 
+namespace {
+// Removes the unpacked 33 MB tokenizer.json and the GGUF when the test ends.
+struct RemoveDir {
+  fs::path dir;
+  ~RemoveDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+}  // namespace
+
 TEST_CASE("convert-tokenizer gemma3 and its suites") {
   const fs::path dir = temp_dir();
+  RemoveDir cleanup{dir};
   const fs::path json = unpack_gemma3(dir);
   const fs::path gguf = dir / "gemma3.gguf";
   const fs::path config = shared_path("models/tokenizers/gemma3/tokenizer_config.json");
