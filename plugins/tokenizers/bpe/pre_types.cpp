@@ -1,6 +1,10 @@
 // The table of llama.cpp's BPE pre-tokenizers. The regex strings are the ones
 // llama.cpp runs (its "adapted" forms where it rewrote (?i:...) or possessive
 // quantifiers), because the splitter reproduces how llama.cpp applies them.
+// Where llama.cpp writes non-ASCII characters literally (deepseek, poro,
+// youtu, afmoe; all in regexes without \p{..} categories, which run on code
+// points) they are spelled \x{...} here: PCRE2 reads both alike, and escapes
+// cannot be silently normalised (U+2126 OHM SIGN is not U+03A9) by an editor.
 #include "pre_types.hpp"
 
 #include <map>
@@ -33,6 +37,7 @@ const char* const kDeepseek3Main =
 const char* const kSpark25Main =
     "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+|"
     " ?[\\p{P}\\p{S}]+|[\r\n]|\\s+(?!\\S)|\\s+";
+const char* const kCjkDeepseek = "[\\x{4E00}-\\x{9FA5}\\x{0800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+";
 const char* const kCjk3 = "[\\x{4E00}-\\x{9FA5}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}]+";
 const char* const kPoro = " ?[^(\\s|.,!?\\x{2026}\\x{3002}\\x{FF0C}\\x{3001}\\x{0964}\\x{06D4}\\x{060C})]+";
 const char* const kTekken =
@@ -101,22 +106,25 @@ std::map<std::string, PreTokenizer> build_kinds() {
                     "\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A}\\x{10400}-\\x{1044F}\\x{104B0}-\\x{104D3}"
                     "\\x{104D8}-\\x{104FB}\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}\\x{118A0}-\\x{118DF}"
                     "\\x{1E900}-\\x{1E943}]+",
-                    "\\s?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}\\x{3000}-\\x{3002}]+", "\\s+$", "[\\x{4E00}-\\x{9FA5}\\x{0800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+", "\\p{N}+"})));
+                    "\\s?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}"
+                    "\\x{3000}-\\x{3002}]+",
+                    "\\s+$", kCjkDeepseek, "\\p{N}+"})));
   for (const char* n : {"deepseek3-llm", "hunyuan-dense", "joyai-llm", "hy_v4"})
     add(noclean(make(n, {"\\p{N}{1,3}", kCjk3, kDeepseek3Main})));
   add(noclean(make("spark2_5", {"\\p{N}{1,3}", kCjk3, kSpark25Main, "\\p{N}"})));
   {
     auto p = noclean(make(
-        "youtu", {"[\\x{AC00}-\\x{D7A3}\\x{3131}-\\x{318E}]+|["
-                  "\\x{FF01}\\x{2026}\\x{201C}\\x{201D}\\x{2018}\\x{2019}\\x{2014}\\x{FF1A}\\x{FF1B}\\x{FF0C}\\x{3001}-\\x{303F}\\x{FE30}-\\x{FE4F}]+|["
-                  "\\x{3105}-\\x{312F}]+|[\\x{4E00}-\\x{9FA5}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}]+",
+        "youtu", {"[\\x{AC00}-\\x{D7A3}\\x{3131}-\\x{318E}]+|[\\x{FF01}\\x{2026}\\x{201C}\\x{201D}"
+                  "\\x{2018}\\x{2019}\\x{2014}\\x{FF1A}\\x{FF1B}\\x{FF0C}\\x{3001}-\\x{303F}"
+                  "\\x{FE30}-\\x{FE4F}]+|[\\x{3105}-\\x{312F}]+|"
+                  "[\\x{4E00}-\\x{9FA5}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}]+",
                   std::string(kCasedWords) +
                       "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}));
     p.ignore_merges = true;
     add(p);
   }
   add(noclean(make("deepseek-coder",
-                   {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[\\x{4E00}-\\x{9FA5}\\x{0800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+", "\\p{N}"})));
+                   {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", kCjkDeepseek, "\\p{N}"})));
   add(make("falcon", {"[\\p{P}\\$\\+<=>\\^~\\|]+", kGpt2, "[0-9][0-9][0-9]"}));
   for (const char* n : {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone",
                         "minerva", "mellum2"})
@@ -159,8 +167,10 @@ std::map<std::string, PreTokenizer> build_kinds() {
                         "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}));
   add(make("afmoe",
            {"\\p{AFMoE_digits}",
-            "[\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{F900}-\\x{FAFF}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}\\x{FF65}-\\x{FF9F}\\x{2F00}-\\x{2FDF}"
-            "\\x{0E00}-\\x{0E7F}\\x{0E80}-\\x{0EFF}\\x{1780}-\\x{17FF}\\x{1000}-\\x{109F}\\x{AA60}-\\x{AA7F}\\x{A9E0}-\\x{A9FF}\\x{AC00}-\\x{D7AF}\\x{1100}-\\x{11FF}]+",
+            "[\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{F900}-\\x{FAFF}\\x{3040}-\\x{309F}"
+            "\\x{30A0}-\\x{30FF}\\x{FF65}-\\x{FF9F}\\x{2F00}-\\x{2FDF}\\x{0E00}-\\x{0E7F}"
+            "\\x{0E80}-\\x{0EFF}\\x{1780}-\\x{17FF}\\x{1000}-\\x{109F}\\x{AA60}-\\x{AA7F}"
+            "\\x{A9E0}-\\x{A9FF}\\x{AC00}-\\x{D7AF}\\x{1100}-\\x{11FF}]+",
             "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?"
             "[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}));
   add(make("laguna", {kNewlineRuns, kQwen2}));
