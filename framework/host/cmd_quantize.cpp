@@ -13,7 +13,7 @@
 #include "command.hpp"
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
-#include "tessel/quantize.hpp"
+#include "tessel/quantize_convert.hpp"
 
 namespace {
 
@@ -40,9 +40,6 @@ std::optional<tessel::TypeId> type_option(const std::string& value, const char* 
   return t;
 }
 
-// ggml's GGML_QNT_VERSION: the layout version of the quantized blocks.
-constexpr uint32_t kQuantizationVersion = 2;
-
 class Progress {
  public:
   Progress(size_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
@@ -62,16 +59,6 @@ class Progress {
   bool tty_;
 };
 
-// Runs f(row_begin, row_end) over [0, rows) on up to `threads` threads.
-template <class F>
-void parallel_rows(int64_t rows, int threads, F f) {
-  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(threads, rows));
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < n; ++t) pool.emplace_back(f, rows * t / n, rows * (t + 1) / n);
-  f(int64_t(0), rows / n);
-  for (auto& th : pool) th.join();
-}
-
 int run_quantize(const Options& o) {
   using namespace tessel;
   const quantize::Preset* preset = quantize::find_preset(o.type);
@@ -84,66 +71,25 @@ int run_quantize(const Options& o) {
   auto codecs = load_codecs(*reg);
   auto writer = writer_for(*reg);
 
-  std::vector<const TensorInfo*> ordered;
-  for (size_t i : quantize::tensor_order(file->tensors)) ordered.push_back(&file->tensors[i]);
   quantize::Overrides over;
   over.pure = o.pure;
   over.output_type = type_option(o.output_type, "--output-tensor-type", *codecs);
   over.token_embd_type = type_option(o.token_embd_type, "--token-embedding-type", *codecs);
-  const auto choices = quantize::choose_types(*preset, quantize::model_info(file->meta), ordered, over);
 
-  std::vector<TensorToWrite> out;
-  std::vector<std::vector<std::byte>> buffers;  // owns every converted tensor
-  buffers.reserve(ordered.size());
-  Progress progress(ordered.size());
-  size_t bytes_in = 0, bytes_out = 0;
-  for (size_t k = 0; k < ordered.size(); ++k) {
-    const TensorInfo& t = *ordered[k];
-    const quantize::Choice& ch = choices[k];
-    progress.step(k, t.name);
-    if (!ch.warning.empty()) {
-      progress.finish();
-      std::cerr << "warning: " << ch.warning << "\n";
-    }
-    TensorToWrite w{t.name, ch.type, t.n_dims, t.ne, t.data};
-    if (ch.quantize) {
-      const bool from_quantized = type_traits(t.type)->block_elems > 1;
-      if (from_quantized && !o.allow_requantize)
-        throw Error("tensor " + t.name + " is already " + type_name(t.type) +
-                    "; requantizing loses precision (pass --allow-requantize to do it anyway)");
-      const Codec& src = codecs->get(t.type, t.name);
-      const Codec& dst = codecs->get(ch.type, t.name);
-      const int64_t ne0 = t.ne[0], rows = t.n_rows();
-      const size_t dst_row = row_bytes(ch.type, ne0), src_row = t.row_size();
-      auto& buf = buffers.emplace_back(size_t(rows) * dst_row);
-      parallel_rows(rows, threads, [&](int64_t r0, int64_t r1) {
-        std::vector<float> tmp(static_cast<size_t>(ne0));
-        for (int64_t r = r0; r < r1; ++r) {
-          const float* x = reinterpret_cast<const float*>(t.row(r));
-          if (t.type != TypeId::F32) {
-            src.to_float(t.data.data() + size_t(r) * src_row, tmp.data(), size_t(ne0));
-            x = tmp.data();
-          }
-          dst.from_float(x, buf.data() + size_t(r) * dst_row, size_t(ne0));
-        }
-      });
-      w.data = buf;
-    }
-    bytes_in += t.data.size();
-    bytes_out += w.data.size();
-    out.push_back(w);
-  }
-  progress.step(ordered.size(), "writing " + o.output);
-
-  // llama-quantize copies every key, then re-sets these two (which moves them last).
-  Metadata meta = file->meta;
-  for (const char* k : {"split.no", "split.count", "split.tensors.count", "general.quantization_version",
-                        "general.file_type"})
-    meta.erase(k);
-  meta.set("general.quantization_version", MetaValue::of_u32(kQuantizationVersion));
-  meta.set("general.file_type", MetaValue::of_u32(preset->ftype));
-  writer->write(o.output, meta, out);
+  Progress progress(file->tensors.size());
+  auto conv = quantize::convert_model(
+      *file, *preset, *codecs, threads, o.allow_requantize,
+      [&](size_t done, size_t, const std::string& name) { progress.step(done, name); },
+      [&](const std::string& warning) {
+        progress.finish();
+        std::cerr << "warning: " << warning << "\n";
+      },
+      over);
+  progress.step(file->tensors.size(), "writing " + o.output);
+  writer->write(o.output, conv.meta, conv.tensors);
   progress.finish();
+  const auto& out = conv.tensors;
+  const size_t bytes_in = conv.bytes_in, bytes_out = conv.bytes_out;
 
   std::printf("%s: %zu tensors, %.2f MiB -> %.2f MiB (%s)\n", o.output.c_str(), out.size(),
               double(bytes_in) / 1048576.0, double(bytes_out) / 1048576.0, std::string(preset->name).c_str());

@@ -26,10 +26,12 @@ struct Converted {
 
 // Applies choose_types() and the codecs' reference rounding to every tensor,
 // in llama-quantize's order, rows split over `threads`. `progress(done,
-// total, name)` before each tensor; `warn` for policy fallbacks.
+// total, name)` before each tensor; `warn` for policy fallbacks; `overrides`
+// as llama-quantize's --pure / --output-tensor-type / --token-embedding-type.
 Converted convert_model(const ModelFile& file, const Preset& preset, const CodecSet& codecs, int threads,
                         bool allow_requantize = false,
                         const std::function<void(size_t, size_t, const std::string&)>& progress = {},
-                        const std::function<void(const std::string&)>& warn = {});
+                        const std::function<void(const std::string&)>& warn = {},
+                        const Overrides& overrides = {});
 
 }  // namespace tessel::quantize

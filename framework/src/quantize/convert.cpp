@@ -11,11 +11,11 @@ namespace tessel::quantize {
 
 Converted convert_model(const ModelFile& file, const Preset& preset, const CodecSet& codecs, int threads,
                         bool allow_requantize, const std::function<void(size_t, size_t, const std::string&)>& progress,
-                        const std::function<void(const std::string&)>& warn) {
+                        const std::function<void(const std::string&)>& warn, const Overrides& overrides) {
   Converted out;
   std::vector<const TensorInfo*> ordered;
   for (size_t i : tensor_order(file.tensors)) ordered.push_back(&file.tensors[i]);
-  const auto choices = choose_types(preset, model_info(file.meta), ordered);
+  const auto choices = choose_types(preset, model_info(file.meta), ordered, overrides);
   ThreadPool pool(threads);
   out.buffers.reserve(ordered.size());
   for (size_t k = 0; k < ordered.size(); ++k) {
