@@ -80,3 +80,18 @@ TEST_CASE("every shared GGUF opens") {
     CHECK(f->meta.has("general.architecture"));
   }
 }
+
+TEST_CASE("can_open sniffs the magic (and claims *.gguf so damage is explained)") {
+  gguf::GgufFormat fmt;
+  CHECK(fmt.can_open(test::shared_path("models/stories260K.gguf")));
+  auto dir = test::temp_dir();
+  test::write_text(dir / "model.bin", "GGUF\x03");
+  test::write_text(dir / "notes.txt", "hello");
+  test::write_text(dir / "broken.GGUF", "hello");
+  CHECK(fmt.can_open(dir / "model.bin"));
+  CHECK_FALSE(fmt.can_open(dir / "notes.txt"));
+  CHECK(fmt.can_open(dir / "broken.GGUF"));
+  CHECK_FALSE(fmt.can_open(dir / "missing"));
+  CHECK_THROWS_WITH(fmt.open(dir / "broken.GGUF"), Catch::Contains("broken.GGUF: not a GGUF file"));
+  std::filesystem::remove_all(dir);
+}
