@@ -139,6 +139,12 @@ InputSegment read_input(const Reader& r, const YAML::Node& n, const std::string&
       {"shape", param("shape")},
       {"mmproj", param("mmproj")},
       {"parse_special", param("parse_special")},
+      {"add_special", param("add_special")},
+      // Adapter-specific options, passed through as strings (see docs/inputs.md).
+      {"params", [&](auto& v, auto& k) {
+         if (!v.IsMap()) r.fail(v, k, "must be a mapping of option names to values");
+         for (const auto& kv : v) seg.params[kv.first.Scalar()] = r.str(kv.second, k + "." + kv.first.Scalar());
+       }},
   });
   if (seg.adapter.empty()) r.fail(n, key + ".adapter", "is required (tokens | embeddings | image)");
   return seg;

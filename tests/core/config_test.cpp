@@ -13,6 +13,7 @@ inputs:
   - { adapter: tokens, text: "Once upon a time" }
   - adapter: tokens
     ids: [1, 2, 3]
+  - { adapter: embeddings, file: rows.bin, params: { shape: "5,64", scale: 8 } }
 runtime: { threads: 2, context: 256, batch: 64 }
 generate:
   max_tokens: 16
@@ -26,7 +27,9 @@ TEST_CASE("a full config loads into a PipelineSpec") {
   auto s = parse_pipeline(kGood, "good.yaml");
   CHECK(s.task == "generate");
   CHECK(s.model.path == "/models/x.gguf");
-  REQUIRE(s.inputs.size() == 2);
+  REQUIRE(s.inputs.size() == 3);
+  CHECK(s.inputs[2].params.at("shape") == "5,64");
+  CHECK(s.inputs[2].params.at("scale") == "8");
   CHECK(s.inputs[0].adapter == "tokens");
   CHECK(s.inputs[0].text == "Once upon a time");
   CHECK(s.inputs[1].ids == std::vector<int32_t>{1, 2, 3});
