@@ -7,6 +7,7 @@
 #include "command.hpp"
 #include "tessel/config.hpp"
 #include "tessel/error.hpp"
+#include "tessel/prompt.hpp"
 #include "tessel/sampler.hpp"
 
 namespace {
@@ -15,7 +16,8 @@ struct Options {
   tessel::PipelineSpec spec;
   std::string model, prompt;
   int64_t seed = 42;
-  std::vector<std::string> plugin_paths;
+  std::vector<std::string> plugin_paths, images;
+  std::string mmproj;
 };
 
 tessel::host::Command generate_cmd{
@@ -54,6 +56,9 @@ tessel::host::Command generate_cmd{
           ->capture_default_str();
       app.add_option("-b,--batch-size", s.runtime.n_batch, "Prompt tokens per forward pass")
           ->capture_default_str();
+      app.add_option("--image", o->images,
+                     "Image for a <__media__> marker in the prompt (repeatable; needs --mmproj)");
+      app.add_option("--mmproj", o->mmproj, "Multimodal projector (GGUF) for --image");
       app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");
       return [o]() {
         tessel::PipelineSpec spec = o->spec;
@@ -64,10 +69,17 @@ tessel::host::Command generate_cmd{
         else if (o->seed < 0 || o->seed > int64_t(std::numeric_limits<uint32_t>::max()))
           throw tessel::Error("--seed " + std::to_string(o->seed) + " is out of range: expected -1 (random) or 0..4294967295");
         else spec.generate.sampler.seed = uint64_t(o->seed);
-        tessel::InputSegment seg;
-        seg.adapter = "tokens";
-        seg.text = o->prompt;
-        spec.inputs.push_back(seg);
+        spec.model.mmproj = o->mmproj;
+        if (o->images.empty()) {
+          tessel::InputSegment seg;
+          seg.adapter = "tokens";
+          seg.text = o->prompt;
+          spec.inputs.push_back(seg);
+        } else {
+          // Text and images in prompt order, as llama.cpp's mtmd-cli splits on its marker.
+          std::vector<std::filesystem::path> images(o->images.begin(), o->images.end());
+          spec.inputs = tessel::split_media_prompt(o->prompt, images, o->mmproj);
+        }
         spec.plugin_paths.assign(o->plugin_paths.begin(), o->plugin_paths.end());
         return tessel::run_task(spec);
       };

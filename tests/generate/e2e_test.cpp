@@ -178,3 +178,32 @@ TEST_CASE("Gemma 3's chat template (tokenizer_config.json) is detected as gemma"
   const auto j = nlohmann::json::parse(in);
   CHECK(tessel::detect_chat_template(j.at("chat_template").get<std::string>()) == "gemma");
 }
+
+TEST_CASE("generate with an image: mtmd-style prompt, first token as llama.cpp's last logits pick it") {
+  const auto text_model = shared_path("golden/models/gemma3-synth-128.gguf").string();
+  const auto mmproj = shared_path("models/mmproj/mmproj-tinygemma3.gguf").string();
+  const auto image = shared_path("golden/mtmd-gemma3/images/grad32.png").string();
+  const auto last = tessel::read_npy(shared_path("golden/mtmd-gemma3/grad32.last_logits.npy")).as_floats();
+  REQUIRE_FALSE(last.empty());
+  size_t best = 0, second = 1;
+  if (last[second] > last[best]) std::swap(best, second);
+  for (size_t i = 2; i < last.size(); ++i) {
+    if (last[i] > last[best]) { second = best; best = i; }
+    else if (last[i] > last[second]) second = i;
+  }
+  auto reg = tessel::make_registry();
+  auto file = tessel::open_model_file(*reg, text_model);
+  auto tok = tessel::make_tokenizer(*reg, file);
+
+  auto r = run_tessel({"generate", "-m", text_model, "--mmproj", mmproj, "--image", image, "-p",
+                       "Here is a picture: <__media__> What colors do you see?", "-n", "1", "--temp", "0",
+                       "--ignore-eos"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("prompt 312 tokens"));  // 28 text + 256 image rows + 28 text
+  if (last[best] - last[second] > 0.05f) CHECK(r.out == tok->piece(tessel::TokenId(best)));
+
+  auto missing = run_tessel({"generate", "-m", text_model, "--image", image, "-p", "<__media__> hi"});
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.err, Catch::Contains("mmproj"));
+}
