@@ -28,6 +28,14 @@ class Codec {
   // Dot product of one weight row with one activation row already encoded in
   // dot_type(); n elements.
   virtual float dot(const void* w_row, const void* act_row, size_t n) const = 0;
+  // out[r * out_stride] = dot(w_row, act + r * act_stride, n) for r < n_act:
+  // one weight row against several activation rows, so SIMD codecs can load
+  // and unpack each weight block once per tile (prompt processing).
+  virtual void dot_rows(const void* w_row, const void* act, size_t act_stride, size_t n_act,
+                        size_t n, float* out, size_t out_stride) const {
+    const auto* a = static_cast<const std::byte*>(act);
+    for (size_t r = 0; r < n_act; ++r) out[r * out_stride] = dot(w_row, a + r * act_stride, n);
+  }
   // Importance-weighted quantization (llama-quantize's imatrix path); default
   // ignores the weights.
   virtual void from_float_weighted(const float* src, void* dst, size_t n,

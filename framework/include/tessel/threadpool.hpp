@@ -2,6 +2,7 @@
 // A small fixed thread pool for the kernels. parallel_for splits [0, n) into
 // one contiguous chunk per thread; the calling thread runs chunk 0, so a pool
 // of 1 thread runs everything inline. No allocation per call.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -44,9 +45,13 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  // Atomics so a job start and its end are seen while spinning (workers and
+  // the caller spin briefly before sleeping: decode runs hundreds of short
+  // parallel_for calls per token, and a futex wake-up per call cost more
+  // than the work). Job fields are written under mu_ before generation_ moves.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
   // the current job
   int64_t n_ = 0, chunks_ = 0;
   Thunk thunk_ = nullptr;

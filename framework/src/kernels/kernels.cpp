@@ -1,6 +1,7 @@
 // Matmul, row lookup, elementwise ops, norms and activations (ggml numerics).
 #include "tessel/kernels.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -49,15 +50,29 @@ void matmul(ThreadPool& pool, const Matrix& w, const float* x, int64_t n_rows, f
     act = dst;
   }
   const Codec* c = w.codec;
+  if (n_rows == 1) {  // decode: weight rows split over the threads, one pass
+    pool.parallel_for(n_out, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) y[o] = c->dot(w.row(o), act, size_t(n_in));
+    }, 16);
+    return;
+  }
+  // Prompt: each thread takes a range of weight rows. An L2-sized tile of
+  // activation rows is swept by tiles of kTileOut weight rows; dot_rows takes
+  // 4 activation rows per weight row, so a weight block is loaded and
+  // unpacked once per 4 activation rows (the SIMD codecs do this in registers).
+  const int64_t act_tile = std::max<int64_t>(4, int64_t((256u << 10) / act_row) & ~int64_t(3));
   pool.parallel_for(n_out, [&](int64_t b, int64_t e) {
-    // A few weight rows at a time against every activation row keeps both in cache.
-    constexpr int64_t kTile = 16;
-    for (int64_t o0 = b; o0 < e; o0 += kTile) {
-      const int64_t o1 = std::min(e, o0 + kTile);
-      for (int64_t r = 0; r < n_rows; ++r) {
-        const std::byte* a = act + size_t(r) * act_row;
-        float* yr = y + r * n_out;
-        for (int64_t o = o0; o < o1; ++o) yr[o] = c->dot(w.row(o), a, size_t(n_in));
+    constexpr int64_t kTileOut = 16, kRows = 4;
+    for (int64_t r0 = 0; r0 < n_rows; r0 += act_tile) {
+      const int64_t r1 = std::min(n_rows, r0 + act_tile);
+      for (int64_t o0 = b; o0 < e; o0 += kTileOut) {
+        const int64_t o1 = std::min(e, o0 + kTileOut);
+        for (int64_t r = r0; r < r1; r += kRows) {
+          const size_t nr = size_t(std::min(kRows, r1 - r));
+          const std::byte* a = act + size_t(r) * act_row;
+          for (int64_t o = o0; o < o1; ++o)
+            c->dot_rows(w.row(o), a, act_row, nr, size_t(n_in), y + r * n_out + o, size_t(n_out));
+        }
       }
     }
   }, 4);

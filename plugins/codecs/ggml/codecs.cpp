@@ -1,6 +1,7 @@
 #include <memory>
 
 #include "ggml_codecs.hpp"
+#include "simd_dots.hpp"
 #include "tessel/error.hpp"
 
 namespace tessel::ggml {
@@ -24,6 +25,11 @@ class KernelCodec final : public Codec {
   float dot(const void* w_row, const void* act_row, size_t n) const override {
     return k_.dot(w_row, act_row, n);  // hot loop: callers guarantee n
   }
+  void dot_rows(const void* w_row, const void* act, size_t act_stride, size_t n_act, size_t n,
+                float* out, size_t out_stride) const override {
+    if (k_.dot_rows) return k_.dot_rows(w_row, act, act_stride, n_act, n, out, out_stride);
+    Codec::dot_rows(w_row, act, act_stride, n_act, n, out, out_stride);
+  }
 
  private:
   void check(size_t n) const {
@@ -44,6 +50,10 @@ struct Table {
     add_float_kernels(ks);
     add_legacy_kernels(ks);
     add_kquant_kernels(ks);
+    // The SIMD dots replace the scalar reference ones where this build has them.
+    for (const SimdDot& s : simd_dots())
+      for (auto& k : ks)
+        if (k.type == s.type) { k.dot = s.dot; k.dot_rows = s.dot_rows; }
     for (const auto& k : ks) {
       owned.push_back(std::make_unique<KernelCodec>(k));
       list.push_back(owned.back().get());

@@ -17,6 +17,9 @@ struct Kernels {
   void (*to_float)(const void* src, float* dst, size_t n);
   void (*from_float)(const float* src, void* dst, size_t n);
   float (*dot)(const void* w_row, const void* act_row, size_t n);
+  // Optional Codec::dot_rows (set by the SIMD table, simd_dots.hpp).
+  void (*dot_rows)(const void* w_row, const void* act, size_t act_stride, size_t n_act, size_t n,
+                   float* out, size_t out_stride) = nullptr;
 };
 
 // Every codec this family serves (static storage, never null entries).
