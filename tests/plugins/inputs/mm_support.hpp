@@ -76,7 +76,7 @@ inline double check_rows(const std::vector<float>& got, const std::vector<float>
   for (size_t r = 0; r < got.size() / width; ++r) {
     const double c = tessel::test::cosine(got.data() + r * width, want.data() + r * width, width);
     worst = std::min(worst, c);
-    INFO("row " << r);
+    INFO("row " << r << ": got[0] " << got[r * width] << " want[0] " << want[r * width]);
     CHECK(c >= min_cos);
   }
   return worst;

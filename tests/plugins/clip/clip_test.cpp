@@ -1,0 +1,141 @@
+// The clip architecture (mmproj-tinygemma3) and the image input adapter:
+// decoding + preprocessing, the vision encoder op by op, the projected rows,
+// and the mixed text + image prompt through gemma3-synth-128 (mtmd-gemma3).
+#include <map>
+
+#include "image.hpp"
+#include "mm_support.hpp"
+#include "tessel/error.hpp"
+#include "tessel/vision.hpp"
+
+using namespace mm_test;
+using tessel::test::shared_path;
+
+namespace {
+
+const char* kMmproj = "models/mmproj/mmproj-tinygemma3.gguf";
+
+std::shared_ptr<tessel::VisionModel> projector() {
+  static auto vm = tessel::inputs::load_projector(registry(), shared_path(kMmproj), 2);
+  return vm;
+}
+
+struct Collect : tessel::TensorSink {
+  std::map<std::string, std::vector<float>> t;
+  void on_tensor(const std::string& name, const float* d, std::span<const int64_t> ne) override {
+    size_t n = 1;
+    for (int64_t v : ne) n *= size_t(v);
+    t[name].assign(d, d + n);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("clip: mmproj-tinygemma3 hyperparameters") {
+  const auto& v = projector()->vision();
+  CHECK(v.projector == "gemma3");
+  CHECK(v.image_size == 32);
+  CHECK(v.patch_size == 2);
+  CHECK(v.n_embd == 128);
+  CHECK(v.n_merge == 1);
+  CHECK(v.n_embd_out == 128);
+  CHECK(v.n_output_rows() == 256);
+  CHECK(projector()->decode_non_causal());
+}
+
+TEST_CASE("image: decoding and letterbox preprocessing match llama.cpp's pixels") {
+  for (const char* c : {"grad32", "stripes48x40"}) {
+    INFO(c);
+    const auto img = tessel::inputs::load_image(
+        shared_path(std::string("golden/mtmd-gemma3/images/") + c + ".png"));
+    const auto bitmap = floats(std::string("mtmd-gemma3/") + c + ".bitmap_rgb.npy");
+    REQUIRE(bitmap.size() == img.data.size());
+    for (size_t i = 0; i < bitmap.size(); ++i) REQUIRE(float(img.data[i]) == bitmap[i]);
+    const auto px = tessel::inputs::preprocess_letterbox(img, projector()->vision());
+    const auto ref = floats(std::string("mtmd-gemma3/") + c + ".pixels.npy");
+    REQUIRE(px.size() == ref.size());
+    CHECK(tessel::test::max_abs_diff(px.data(), ref.data(), px.size()) <= 1e-6f);
+  }
+}
+
+TEST_CASE("clip: the vision encoder op by op (grad32_vision_layers)") {
+  const auto px = floats("mtmd-gemma3/grad32.pixels.npy");
+  Collect sink;
+  const auto rows = projector()->encode(px, 32, 32, &sink);
+  const std::map<std::string, std::string> pairs = {
+      {"patch_bias", "patch_bias"}, {"pos_embed", "pos_embed"},   {"kqv_out-0", "kqv_out-0"},
+      {"attn_out-0", "attn_out-0"}, {"ffn_out-0", "ffn_out-0"},   {"layer_out-0", "layer_out-0"},
+      {"layer_out-1", "layer_out-1"}, {"layer_out-2", "layer_out-2"},
+      {"layer_out-3", "layer_out-3"}, {"norm_w", "norm_w"},       {"norm_b", "norm_b"},
+      {"image_embd", "node_159"}};
+  for (const auto& [ours, file] : pairs) {
+    INFO(ours);
+    REQUIRE(sink.t.count(ours));
+    const auto ref = floats("mtmd-gemma3/grad32_vision_layers/" + file + ".npy");
+    check_rows(sink.t[ours], ref, 128, 0.9999);
+  }
+}
+
+TEST_CASE("image: projected rows match image_embd (cosine >= 0.9999 per row)") {
+  for (const char* c : {"grad32", "stripes48x40"}) {
+    INFO(c);
+    size_t n = 0;
+    const auto rows = tessel::inputs::project_image(
+        *projector(), shared_path(std::string("golden/mtmd-gemma3/images/") + c + ".png"), &n);
+    CHECK(n == 256);
+    check_rows(rows, floats(std::string("mtmd-gemma3/") + c + ".image_embd.npy"), 128, 0.9999);
+  }
+}
+
+TEST_CASE("mixed prompt: text + image chunks, positions and logits as mtmd (grad32)") {
+  Loaded& l = load("golden/models/gemma3-synth-128.gguf");
+  const auto meta = read_json(shared_path("golden/mtmd-gemma3/grad32.json"));
+  const auto segs = tessel::split_media_prompt(
+      meta["prompt"].get<std::string>(), {shared_path("golden/mtmd-gemma3/images/grad32.png")},
+      shared_path(kMmproj));
+  const auto chunks = tessel::assemble_prompt(registry(), segs, adapter_context(l));
+  REQUIRE(chunks.size() == 3);
+  CHECK(chunks[0].tokens == meta["chunks"][0]["token_ids"].get<std::vector<tessel::TokenId>>());
+  CHECK(chunks[1].n_rows == 256);
+  CHECK_FALSE(chunks[1].causal);
+  CHECK(chunks[2].tokens == meta["chunks"][2]["token_ids"].get<std::vector<tessel::TokenId>>());
+  CHECK(tessel::prompt_rows(chunks) == 312);
+
+  const size_t n_vocab = size_t(l.model->hparams().n_vocab);
+  tessel::PromptDecodeOptions o;
+  o.all_logits = true;
+  const auto all = tessel::decode_prompt(*l.model, *l.ctx, chunks, o);
+  CHECK(all.n_past == 312);
+  REQUIRE(all.positions.size() == 312);
+  CHECK(all.positions[300] == 300);
+  const auto ref_all = floats("mtmd-gemma3/grad32.all_logits.npy");
+  check_rows(all.logits, ref_all, n_vocab, 0.9999);
+  check_top1(all.logits, ref_all, n_vocab);
+
+  l.ctx->clear();
+  const auto last = tessel::decode_prompt(*l.model, *l.ctx, chunks, {});
+  const auto ref_last = floats("mtmd-gemma3/grad32.last_logits.npy");
+  check_rows(last.logits, ref_last, n_vocab, 0.9999);
+  CHECK(tessel::test::max_abs_diff(last.logits.data(), ref_last.data(), n_vocab) <= 0.03f);
+}
+
+TEST_CASE("image-embed end to end; a bad image is a one-line error naming the file") {
+  const auto dir = tessel::test::temp_dir();
+  auto r = tessel::test::run_tessel({"image-embed", "--mmproj", shared_path(kMmproj).string(),
+                                     "--image",
+                                     shared_path("golden/mtmd-gemma3/images/stripes48x40.png").string(),
+                                     "-o", (dir / "rows.npy").string()});
+  REQUIRE(r.exit_code == 0);
+  const auto rows = tessel::read_npy(dir / "rows.npy");
+  CHECK(rows.shape == std::vector<int64_t>{256, 128});
+  check_rows(rows.as_floats(), floats("mtmd-gemma3/stripes48x40.image_embd.npy"), 128, 0.9999);
+
+  tessel::test::write_text(dir / "bad.png", "not an image at all");
+  r = tessel::test::run_tessel({"image-embed", "--mmproj", shared_path(kMmproj).string(),
+                                "--image", (dir / "bad.png").string(), "-o",
+                                (dir / "x.npy").string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("bad.png"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_FALSE(std::filesystem::exists(dir / "x.npy"));
+}
