@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
-#include <string>
 
 #include "tessel/error.hpp"
 #include "tessel/kernels.hpp"
@@ -20,7 +19,6 @@ namespace tessel::gemma3 {
 namespace {
 
 namespace k = kernels;
-
 struct Layer {
   std::vector<float> attn_norm, q_norm, k_norm, post_attn_norm, ffn_norm, post_ffw_norm;
   k::Matrix wq, wk, wv, wo, gate, up, down;
@@ -54,7 +52,6 @@ struct GemmaContext : Context {
   void clear() override { kv.clear(); }
   int32_t n_ctx() const override { return int32_t(kv.n_ctx()); }
   int32_t n_past(int32_t seq) const override { return kv.n_past(seq); }
-
   ThreadPool pool;
   KvCache kv;
   k::Scratch scratch;
@@ -166,7 +163,7 @@ class Gemma3Model : public Model {
     try {
       run(batch, *ctx, first, out);
     } catch (...) {
-      ctx->kv.release_tail(n);
+      ctx->kv.release_tail(n);  // a failed pass leaves the cache as it was
       throw;
     }
   }
@@ -188,8 +185,7 @@ class Gemma3Model : public Model {
     mp.swa = k::MaskParams::Swa::standard;
     mp.window = window_;
     float* mask_swa = grow(c.mask_swa, size_t(n * n_kv));
-    if (window_ > 0)
-      k::build_mask(c.kv.cell_pos(), c.kv.cell_seq(), batch.pos, batch.seq, n_kv, mp, mask_swa);
+    if (window_ > 0) k::build_mask(c.kv.cell_pos(), c.kv.cell_seq(), batch.pos, batch.seq, n_kv, mp, mask_swa);
 
     std::vector<int32_t>& rows = out.rows;
     rows.clear();
@@ -264,10 +260,9 @@ class Gemma3Model : public Model {
       emit("l_out", il, x, {E, m});
     }
     if (rows.empty()) { out.logits.clear(); out.hidden.clear(); return; }
-    if (m != int64_t(rows.size())) {  // zero layers: pick the output rows now
-      for (size_t i = 0; i < rows.size(); ++i) std::copy_n(x + rows[i] * E, E, x + i * E);
-      m = int64_t(rows.size());
-    }
+    for (size_t i = 0; m != int64_t(rows.size()) && i < rows.size(); ++i)  // zero layers
+      std::copy_n(x + rows[i] * E, E, x + i * E);
+    m = int64_t(rows.size());
     k::rms_norm(x, cur, m, E, eps_);
     k::mul_row(cur, output_norm_.data(), m, E);
     emit("result_norm", -1, cur, {E, m});
@@ -283,7 +278,7 @@ class Gemma3Model : public Model {
 
   HParams hp_;
   float eps_ = 1e-6f, softcap_ = 0.0f;
-  int32_t window_ = 0;
+  int32_t window_ = 0;  // sliding window (0: every layer global)
   k::RopeParams rope_, rope_swa_;
   std::vector<float> output_norm_;
   k::Matrix tok_embd_, output_;
