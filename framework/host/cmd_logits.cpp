@@ -6,6 +6,9 @@
 #include "command.hpp"
 #include "tessel/config.hpp"
 #include "tessel/error.hpp"
+#include "tessel/npy.hpp"
+#include "tessel/pipeline.hpp"
+#include "tessel/prompt.hpp"
 
 namespace {
 
@@ -14,7 +17,51 @@ struct Options {
   bool no_bos = false, flash_attn = false, kv_f32 = false;
   int threads = 0, ctx = 0, batch = 512;
   std::vector<std::string> plugin_paths;
+  std::string embd, mmproj;          // --embd ROWS / --mmproj MMPROJ (inputs engineer)
+  std::vector<std::string> images;   // --image IMG (one per <__media__> marker)
 };
+
+// --embd / --image: the prompt goes through the input adapters and
+// tessel/prompt.hpp (mtmd-style chunks), every row's logits are written.
+int run_adapted(const Options& o) {
+  std::vector<std::filesystem::path> extra(o.plugin_paths.begin(), o.plugin_paths.end());
+  auto reg = tessel::make_registry(extra);
+  auto file = tessel::open_model_file(*reg, o.model, o.format);
+  auto codecs = tessel::load_codecs(*reg);
+  tessel::RuntimeOptions ro;
+  ro.threads = o.threads, ro.n_ctx = o.ctx, ro.n_batch = o.batch;
+  ro.flash_attn = o.flash_attn, ro.kv_f16 = !o.kv_f32;
+  auto model = tessel::load_model(*reg, file, codecs, ro, o.arch);
+  std::vector<tessel::InputSegment> segs;
+  std::shared_ptr<tessel::Tokenizer> tok;
+  if (!o.prompt.empty() || !o.images.empty()) {
+    tok = tessel::make_tokenizer(*reg, file, o.tokenizer);
+    std::vector<std::filesystem::path> imgs(o.images.begin(), o.images.end());
+    segs = tessel::split_media_prompt(o.prompt, imgs, o.mmproj);
+  }
+  if (!o.embd.empty()) {
+    tessel::InputSegment e;
+    e.adapter = "embeddings";
+    e.file = o.embd;
+    segs.push_back(e);
+  }
+  tessel::AdapterContext ac;
+  ac.model_file = file.get();
+  ac.model = model.get();
+  ac.tokenizer = tok.get();
+  ac.add_special = !o.no_bos;
+  auto chunks = tessel::assemble_prompt(*reg, segs, ac);
+  auto ctx = model->new_context(ro);
+  tessel::PromptDecodeOptions po;
+  po.n_batch = o.batch;
+  po.all_logits = true;
+  auto res = tessel::decode_prompt(*model, *ctx, chunks, po);
+  const int64_t n_vocab = model->hparams().n_vocab;
+  tessel::write_npy(o.out, res.logits.data(), {int64_t(res.logits.size() / size_t(n_vocab)), n_vocab});
+  std::cerr << "logits: " << res.n_rows << " positions (" << chunks.size() << " chunks) -> " << o.out
+            << "\n";
+  return 0;
+}
 
 std::vector<tessel::TokenId> parse_ids(const std::string& s) {
   std::vector<tessel::TokenId> ids;
@@ -55,7 +102,11 @@ tessel::host::Command logits_cmd{
       app.add_option("--arch", o->arch, "Architecture plugin (auto)");
       app.add_option("--tokenizer", o->tokenizer, "Tokenizer plugin (auto)");
       app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");
+      app.add_option("--embd", o->embd, "Embedding rows (.npy/.json/raw f32) fed as batch.embd");
+      app.add_option("--mmproj", o->mmproj, "Multimodal projector for --image");
+      app.add_option("--image", o->images, "Image for a <__media__> marker in -p (repeatable)");
       return [o]() {
+        if (!o->embd.empty() || !o->images.empty()) return run_adapted(*o);
         if (o->prompt.empty() && o->ids.empty())
           throw tessel::Error("logits: give a prompt (-p TEXT) or token ids (--ids 1,2,3)");
         tessel::PipelineSpec spec;
