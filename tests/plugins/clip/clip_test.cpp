@@ -139,3 +139,22 @@ TEST_CASE("image-embed end to end; a bad image is a one-line error naming the fi
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK_FALSE(std::filesystem::exists(dir / "x.npy"));
 }
+
+TEST_CASE("tessel logits --mmproj --image and --embd end to end") {
+  const auto dir = tessel::test::temp_dir();
+  auto r = tessel::test::run_tessel(
+      {"logits", "-m", shared_path("golden/models/gemma3-synth-128.gguf").string(), "--mmproj",
+       shared_path(kMmproj).string(), "--image",
+       shared_path("golden/mtmd-gemma3/images/grad32.png").string(), "-p",
+       "Here is a picture: <__media__> What colors do you see?", "-o", (dir / "l.npy").string()});
+  REQUIRE(r.exit_code == 0);
+  check_rows(tessel::read_npy(dir / "l.npy").as_floats(), floats("mtmd-gemma3/grad32.all_logits.npy"),
+             512, 0.9999);
+  r = tessel::test::run_tessel(
+      {"logits", "-m", shared_path("models/stories260K.gguf").string(), "--embd",
+       shared_path("golden/stories260K/embd-input/once.embd_input.npy").string(), "-o",
+       (dir / "e.npy").string()});
+  REQUIRE(r.exit_code == 0);
+  check_rows(tessel::read_npy(dir / "e.npy").as_floats(),
+             floats("stories260K/embd-input/once.embd_logits.npy"), 512, 0.99999);
+}
