@@ -142,4 +142,13 @@ void check_heads(const ModelFile& f, const std::string& prefix, const HParams& h
 void check_batch(const char* arch, const Batch& b, int64_t n_embd, int64_t n_ctx);
 float* grow(std::vector<float>& v, size_t n);
 
+// Non-causal attention of an encoder batch without cache: q [n, n_head *
+// head_dim], k/v [n, n_head_kv * head_dim] (F32), every row attending to the
+// rows of its own sequence (mp.causal is ignored; mp.swa/window apply).
+// Each contiguous run of one sequence is handled on its own, so the cost is
+// the sum of the squared sequence lengths, not the square of the batch.
+void encoder_attention(ThreadPool& pool, const Batch& batch, const float* q, const float* k,
+                       const float* v, const kernels::MaskParams& mp, const kernels::AttnParams& ap,
+                       float* out, kernels::Scratch& scratch, std::vector<float>& mask_buf);
+
 }  // namespace tessel::embed

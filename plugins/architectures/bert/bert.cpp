@@ -163,10 +163,6 @@ class BertModel : public Model {
   void run(const Batch& batch, BertContext& c, Outputs& out) {
     const int64_t n = int64_t(batch.size()), E = hp_.n_embd, H = hp_.n_head, D = hp_.head_dim;
     const int64_t F = hp_.n_ff;
-    k::MaskParams mp;
-    mp.causal = false;
-    float* mask = embed::grow(c.mask, size_t(n * n));
-    k::build_mask(batch.pos, batch.seq, batch.pos, batch.seq, n, mp, mask);
     std::vector<int32_t>& rows = out.rows;
     rows.clear();
     for (int64_t i = 0; i < n; ++i)
@@ -191,8 +187,7 @@ class BertModel : public Model {
       k::add_row(kb, L.bk.data(), m, E);
       k::matmul(pool, L.wv, x, m, vb, c.scratch);
       k::add_row(vb, L.bv.data(), m, E);
-      const k::KvView kv{TypeId::F32, kb, vb, m, E, E};
-      k::attention(pool, q, m, kv, mask, ap, attn, c.scratch);
+      embed::encoder_attention(pool, batch, q, kb, vb, k::MaskParams{}, ap, attn, c.scratch, c.mask);
       k::matmul(pool, L.wo, attn, m, cur, c.scratch);
       k::add_row(cur, L.bo.data(), m, E);
       if (il == hp_.n_layer - 1 && int64_t(rows.size()) < m) {

@@ -32,7 +32,7 @@ struct Layer {
 
 struct GemmaContext : embed::EncoderContext {
   using EncoderContext::EncoderContext;
-  std::vector<float> x, cur, q, kb, vb, attn, sa, gate, up, mask, mask_swa;
+  std::vector<float> x, cur, q, kb, vb, attn, sa, gate, up, mask;
 };
 
 class GemmaEmbeddingModel : public Model {
@@ -151,18 +151,6 @@ class GemmaEmbeddingModel : public Model {
   void run(const Batch& batch, GemmaContext& c, Outputs& out) {
     const int64_t n = int64_t(batch.size()), E = hp_.n_embd, H = hp_.n_head, HK = hp_.n_head_kv;
     const int64_t D = hp_.head_dim, F = hp_.n_ff, NQ = H * D, NK = HK * D;
-    // No cache: the batch's own rows are the keys, masked per sequence.
-    k::MaskParams mp;
-    mp.causal = false;
-    float* mask = embed::grow(c.mask, size_t(n * n));
-    k::build_mask(batch.pos, batch.seq, batch.pos, batch.seq, n, mp, mask);
-    float* mask_swa = nullptr;
-    if (window_ > 0) {
-      mp.swa = k::MaskParams::Swa::symmetric;
-      mp.window = window_;
-      mask_swa = embed::grow(c.mask_swa, size_t(n * n));
-      k::build_mask(batch.pos, batch.seq, batch.pos, batch.seq, n, mp, mask_swa);
-    }
     std::vector<int32_t>& rows = out.rows;
     rows.clear();
     for (int64_t i = 0; i < n; ++i)
@@ -196,8 +184,13 @@ class GemmaEmbeddingModel : public Model {
       k::mul_row(kb, L.k_norm.data(), m * HK, D);
       k::rope(kb, m, HK, D, batch.pos.data(), L.rope);
       k::scale(q, m * NQ, q_scale);
-      const k::KvView kv{TypeId::F32, kb, vb, m, NK, NK};
-      k::attention(pool, q, m, kv, L.swa ? mask_swa : mask, ap, attn, c.scratch);
+      // No cache: each sequence's own rows are its keys (F32, as ggml's no-cache path).
+      k::MaskParams mp;
+      if (L.swa) {
+        mp.swa = k::MaskParams::Swa::symmetric;
+        mp.window = window_;
+      }
+      embed::encoder_attention(pool, batch, q, kb, vb, mp, ap, attn, c.scratch, c.mask);
       k::matmul(pool, L.wo, attn, m, cur, c.scratch);
       if (il == hp_.n_layer - 1 && int64_t(rows.size()) < m) {
         // As llama.cpp's inp_out_ids: only output rows go on after the last attention.
