@@ -1,6 +1,7 @@
-// `tessel logits -m MODEL (-p PROMPT | --ids 1,2,3) -o OUT.npy`: float32
+// `tessel logits -m MODEL (-p PROMPT | --ids 1,2,3 | --embd ROWS) -o OUT.npy`: float32
 // [n_tokens, n_vocab], the logits of every position. A shorthand for the
 // "score" task, so `tessel run` with task: score runs the same code.
+#include <filesystem>
 #include <iostream>
 
 #include "command.hpp"
@@ -20,48 +21,6 @@ struct Options {
   std::string embd, mmproj;          // --embd ROWS / --mmproj MMPROJ (inputs engineer)
   std::vector<std::string> images;   // --image IMG (one per <__media__> marker)
 };
-
-// --embd / --image: the prompt goes through the input adapters and
-// tessel/prompt.hpp (mtmd-style chunks), every row's logits are written.
-int run_adapted(const Options& o) {
-  std::vector<std::filesystem::path> extra(o.plugin_paths.begin(), o.plugin_paths.end());
-  auto reg = tessel::make_registry(extra);
-  auto file = tessel::open_model_file(*reg, o.model, o.format);
-  auto codecs = tessel::load_codecs(*reg);
-  tessel::RuntimeOptions ro;
-  ro.threads = o.threads, ro.n_ctx = o.ctx, ro.n_batch = o.batch;
-  ro.flash_attn = o.flash_attn, ro.kv_f16 = !o.kv_f32;
-  auto model = tessel::load_model(*reg, file, codecs, ro, o.arch);
-  std::vector<tessel::InputSegment> segs;
-  std::shared_ptr<tessel::Tokenizer> tok;
-  if (!o.prompt.empty() || !o.images.empty()) {
-    tok = tessel::make_tokenizer(*reg, file, o.tokenizer);
-    std::vector<std::filesystem::path> imgs(o.images.begin(), o.images.end());
-    segs = tessel::split_media_prompt(o.prompt, imgs, o.mmproj);
-  }
-  if (!o.embd.empty()) {
-    tessel::InputSegment e;
-    e.adapter = "embeddings";
-    e.file = o.embd;
-    segs.push_back(e);
-  }
-  tessel::AdapterContext ac;
-  ac.model_file = file.get();
-  ac.model = model.get();
-  ac.tokenizer = tok.get();
-  ac.add_special = !o.no_bos;
-  auto chunks = tessel::assemble_prompt(*reg, segs, ac);
-  auto ctx = model->new_context(ro);
-  tessel::PromptDecodeOptions po;
-  po.n_batch = o.batch;
-  po.all_logits = true;
-  auto res = tessel::decode_prompt(*model, *ctx, chunks, po);
-  const int64_t n_vocab = model->hparams().n_vocab;
-  tessel::write_npy(o.out, res.logits.data(), {int64_t(res.logits.size() / size_t(n_vocab)), n_vocab});
-  std::cerr << "logits: " << res.n_rows << " positions (" << chunks.size() << " chunks) -> " << o.out
-            << "\n";
-  return 0;
-}
 
 std::vector<tessel::TokenId> parse_ids(const std::string& s) {
   std::vector<tessel::TokenId> ids;
@@ -106,22 +65,35 @@ tessel::host::Command logits_cmd{
       app.add_option("--mmproj", o->mmproj, "Multimodal projector for --image");
       app.add_option("--image", o->images, "Image for a <__media__> marker in -p (repeatable)");
       return [o]() {
-        if (!o->embd.empty() || !o->images.empty()) return run_adapted(*o);
-        if (o->prompt.empty() && o->ids.empty())
-          throw tessel::Error("logits: give a prompt (-p TEXT) or token ids (--ids 1,2,3)");
+        if (o->prompt.empty() && o->ids.empty() && o->embd.empty())
+          throw tessel::Error("logits: give a prompt (-p TEXT), token ids (--ids 1,2,3) or rows (--embd ROWS)");
         tessel::PipelineSpec spec;
         spec.source = "command line";
         spec.task = "score";
         spec.model.path = o->model;
         spec.model.format = o->format;
+        spec.model.mmproj = o->mmproj;
         spec.architecture = o->arch;
         spec.tokenizer = o->tokenizer;
-        tessel::InputSegment seg;
-        seg.adapter = "tokens";
-        if (!o->ids.empty()) seg.ids = parse_ids(o->ids);
-        else seg.text = o->prompt;
-        if (o->no_bos) seg.params["add_special"] = "false";
-        spec.inputs.push_back(seg);
+        if (!o->ids.empty()) {
+          tessel::InputSegment seg;
+          seg.adapter = "tokens";
+          seg.ids = parse_ids(o->ids);
+          spec.inputs.push_back(seg);
+        } else if (!o->prompt.empty() || !o->images.empty()) {
+          // Text with <__media__> markers becomes text and image segments, as mtmd splits it.
+          std::vector<std::filesystem::path> images(o->images.begin(), o->images.end());
+          spec.inputs = tessel::split_media_prompt(o->prompt, images, o->mmproj);
+        }
+        if (o->no_bos)
+          for (auto& seg : spec.inputs)
+            if (seg.adapter == "tokens") seg.params["add_special"] = "false";
+        if (!o->embd.empty()) {
+          tessel::InputSegment e;
+          e.adapter = "embeddings";
+          e.file = o->embd;
+          spec.inputs.push_back(e);
+        }
         spec.runtime.threads = o->threads;
         spec.runtime.n_ctx = o->ctx;
         spec.runtime.n_batch = o->batch;

@@ -31,6 +31,10 @@ std::vector<InputSegment> split_media_prompt(const std::string& text,
                                              const std::vector<std::filesystem::path>& images,
                                              const std::filesystem::path& mmproj = {});
 
+// Image segments without their own params["mmproj"] get `mmproj` (the
+// pipeline's model.mmproj), so a config names the projector once.
+void apply_default_mmproj(std::vector<InputSegment>& segments, const std::filesystem::path& mmproj);
+
 // Runs every segment through its adapter (registry kind "input", name
 // seg.adapter) and returns the chunks in order, consecutive token chunks
 // merged. BOS (when the model adds one and ctx.add_special) starts the prompt

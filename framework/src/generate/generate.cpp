@@ -115,9 +115,7 @@ std::vector<BatchChunk> build_prompt(const PipelineSpec& spec, Registry& reg, co
     if (!spec.generate.system.empty())
       throw Error("generate.system is only used in chat mode (--chat / generate.chat: true)");
     segments = spec.inputs;
-    for (auto& seg : segments)
-      if (seg.adapter == "image" && !seg.params.count("mmproj") && !spec.model.mmproj.empty())
-        seg.params["mmproj"] = spec.model.mmproj.string();
+    apply_default_mmproj(segments, spec.model.mmproj);
   }
   AdapterContext actx;
   actx.model_file = &file;

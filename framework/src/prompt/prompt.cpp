@@ -132,4 +132,10 @@ PromptResult decode_prompt(Model& model, Context& ctx, const std::vector<BatchCh
   return res;
 }
 
+void apply_default_mmproj(std::vector<InputSegment>& segments, const std::filesystem::path& mmproj) {
+  if (mmproj.empty()) return;
+  for (auto& seg : segments)
+    if (seg.adapter == "image" && !seg.params.count("mmproj")) seg.params["mmproj"] = mmproj.string();
+}
+
 }  // namespace tessel
