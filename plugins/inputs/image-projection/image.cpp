@@ -38,7 +38,16 @@ class ImageAdapter : public InputAdapter {
                   "--mmproj MMPROJ.gguf)");
     if (!ctx.registry) throw Error("image input: no plugin registry to load " + mmproj);
     int threads = 0;
-    if (auto t = param(seg, "threads"); !t.empty()) threads = std::stoi(t);
+    if (auto t = param(seg, "threads"); !t.empty()) {
+      size_t used = 0;
+      try {
+        threads = std::stoi(t, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != t.size() || threads < 0)
+        throw Error("image input: params threads is '" + t + "', expected a whole number >= 0");
+    }
     std::shared_ptr<VisionModel> vm = projector(*ctx.registry, mmproj, threads);
     size_t n_rows = 0;
     std::vector<float> rows = project_image(*vm, seg.file, &n_rows);
