@@ -12,6 +12,27 @@
 
 namespace tessel {
 
+// A weight matrix rearranged by its codec for fast multiplication (rows
+// interleaved so one int8 instruction yields several outputs, scales beside
+// them). Built once at load; the activations use the packed kernels' own
+// quantized format (quantize_act), so no codec-specific layout leaks out.
+class PackedMatrix {
+ public:
+  virtual ~PackedMatrix() = default;
+  // Output rows come in groups of this many; multiply() ranges start on one.
+  virtual size_t row_group() const = 0;
+  // Bytes of one quantized activation row.
+  virtual size_t act_bytes() const = 0;
+  // One row of n_in floats into act_bytes() bytes.
+  virtual void quantize_act(const float* x, void* act) const = 0;
+  // y[r * y_stride + o] = W row o . activation row r, for o in [o_begin, o_end)
+  // and r < n_act; act rows are act_bytes() apart.
+  virtual void multiply(const void* act, size_t n_act, size_t o_begin, size_t o_end, float* y,
+                        size_t y_stride) const = 0;
+  // Bytes the packed copy holds (for memory accounting).
+  virtual size_t bytes() const = 0;
+};
+
 class Codec {
  public:
   virtual ~Codec() = default;
@@ -35,6 +56,12 @@ class Codec {
                         size_t n, float* out, size_t out_stride) const {
     const auto* a = static_cast<const std::byte*>(act);
     for (size_t r = 0; r < n_act; ++r) out[r * out_stride] = dot(w_row, a + r * act_stride, n);
+  }
+  // A packed copy of the [n_out rows x n_in] weight matrix at w, or null when
+  // this codec (or this CPU) has no packed kernels for it.
+  virtual std::unique_ptr<PackedMatrix> pack(const void* /*w*/, size_t /*n_out*/,
+                                             size_t /*n_in*/) const {
+    return nullptr;
   }
   // Importance-weighted quantization (llama-quantize's imatrix path); default
   // ignores the weights.

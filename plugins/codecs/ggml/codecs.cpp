@@ -1,6 +1,7 @@
 #include <memory>
 
 #include "ggml_codecs.hpp"
+#include "packed.hpp"
 #include "simd_dots.hpp"
 #include "tessel/error.hpp"
 
@@ -29,6 +30,10 @@ class KernelCodec final : public Codec {
                 float* out, size_t out_stride) const override {
     if (k_.dot_rows) return k_.dot_rows(w_row, act, act_stride, n_act, n, out, out_stride);
     Codec::dot_rows(w_row, act, act_stride, n_act, n, out, out_stride);
+  }
+
+  std::unique_ptr<PackedMatrix> pack(const void* w, size_t n_out, size_t n_in) const override {
+    return pack_matrix(k_.type, w, n_out, n_in);
   }
 
  private:

@@ -1,0 +1,17 @@
+#pragma once
+// Packed weight layouts for prompt processing and decode (see packed_x86.cpp):
+// 16 weight rows interleaved four bytes at a time, so one AVX-512 VNNI
+// vpdpbusd multiplies four weights of each of 16 rows by four broadcast
+// activation bytes, and every output lane is one weight row.
+#include <cstddef>
+#include <memory>
+
+#include "tessel/codec.hpp"
+
+namespace tessel::ggml {
+
+// Packed kernels for `type` on this CPU, or null (type not packed, CPU
+// without AVX-512 VNNI, or n_in not a whole number of blocks).
+std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in);
+
+}  // namespace tessel::ggml
