@@ -13,6 +13,8 @@
 // (ggml's ne0 = n is the contiguous length).
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +37,16 @@ struct Matrix {
   size_t row_size = 0;             // bytes per row
   const Codec* codec = nullptr;    // decodes/dots the weight rows
   const Codec* dot_codec = nullptr;  // encodes activations to codec->dot_type()
+
+  // The codec's packed copy (Codec::pack), made on first use by matmul so
+  // only matrices that are multiplied pay for it; shared by copies. Null
+  // when the codec has none: matmul then dots the rows in place.
+  struct Packing {
+    std::once_flag once;
+    std::unique_ptr<PackedMatrix> packed;
+  };
+  std::shared_ptr<Packing> packing = std::make_shared<Packing>();
+  const PackedMatrix* packed() const;
 
   const std::byte* row(int64_t r) const { return data + size_t(r) * row_size; }
   // Throws tessel::Error naming the tensor when a codec is missing or the

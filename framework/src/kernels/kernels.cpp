@@ -29,9 +29,36 @@ Matrix Matrix::from(const TensorInfo& t, const CodecSet& codecs) {
   return m;
 }
 
+const PackedMatrix* Matrix::packed() const {
+  if (!packing || !codec) return nullptr;
+  std::call_once(packing->once, [&] { packing->packed = codec->pack(data, size_t(n_out), size_t(n_in)); });
+  return packing->packed.get();
+}
+
+namespace {
+
+// The packed path: activations quantized once into the packed kernels' own
+// format, then each thread multiplies a range of row groups by every row.
+void packed_matmul(ThreadPool& pool, const PackedMatrix& p, int64_t n_in, int64_t n_out,
+                   const float* x, int64_t n_rows, float* y, Scratch& scratch) {
+  const size_t ab = p.act_bytes();
+  if (scratch.act.size() < ab * size_t(n_rows)) scratch.act.resize(ab * size_t(n_rows));
+  std::byte* act = scratch.act.data();
+  pool.parallel_for(n_rows, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) p.quantize_act(x + r * n_in, act + size_t(r) * ab);
+  });
+  const int64_t g = int64_t(p.row_group()), groups = (n_out + g - 1) / g;
+  pool.parallel_for(groups, [&](int64_t b, int64_t e) {
+    p.multiply(act, size_t(n_rows), size_t(b * g), size_t(std::min(e * g, n_out)), y, size_t(n_out));
+  });
+}
+
+}  // namespace
+
 void matmul(ThreadPool& pool, const Matrix& w, const float* x, int64_t n_rows, float* y,
             Scratch& scratch) {
   const int64_t n_in = w.n_in, n_out = w.n_out;
+  if (const PackedMatrix* p = w.packed()) return packed_matmul(pool, *p, n_in, n_out, x, n_rows, y, scratch);
   const TypeId dt = w.codec->dot_type();
   const std::byte* act;
   size_t act_row;

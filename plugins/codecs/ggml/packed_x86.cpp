@@ -1,5 +1,370 @@
+// Row-interleaved weights for AVX-512 VNNI (see packed.hpp).
+//
+// A group is 16 weight rows. Within a group, each quant block's quants are
+// stored four bytes per row at a time: 64-byte vector k holds bytes
+// 4k..4k+3 of rows 0..15; the blocks' scales follow all the quants, so the
+// quant vectors stay 64-byte aligned. vpdpbusd(acc, w_k, broadcast(act
+// bytes 4k..4k+3)) then adds four products to each row's lane, so after a
+// block every int32 lane holds one row's exact integer block sum, and one
+// convert + one FMA applies both scales to 16 outputs at once. ggml's
+// per-row kernels need a horizontal sum per output instead.
+//
+// vpdpbusd multiplies unsigned by signed bytes: the weights are made
+// unsigned (Q8_0 stored +128, Q4_0/Q4_K nibbles are already 0..15) and the
+// activations stay signed; the offset times the activation block sum is
+// subtracted exactly by starting the accumulator at -offset * sum.
+//
+// Activations get their own format (ActQ8 / ActK): ggml's Q8_0 / Q8_K values
+// (same rounding, so the integer sums are ggml's) plus the block sums.
 #include "packed.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "blocks.hpp"
+
+namespace tessel::ggml {
+namespace {
+
+constexpr size_t kRows = 16;       // rows per group: the int32 lanes of a zmm
+constexpr size_t kActChunk = 64;   // activation rows kept hot while weights stream
+
+bool cpu_has_vnni() {
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+                         __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+  return ok;
+}
+
+struct ActQ8 { float d; int32_t sum; int8_t qs[QK]; };                   // per 32 values
+struct ActK { float d; int16_t sum16[QK_K / 16]; int8_t qs[QK_K]; };     // per 256 values
+
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+inline __m512 scales16(const void* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+}
+
+// ggml's quantize_row_q8_0_ref: d = amax / 127 rounded to F16, q = roundf(x / d)
+// (ties away from zero, which the vector round needs a fix-up for).
+void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
+  const __m512 sign = _mm512_set1_ps(-0.0f), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+  for (size_t b = 0; b < nb; ++b, x += QK) {
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1)));
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = h2f(f2h(d));
+    __m512i sum = _mm512_setzero_si512();
+    for (int h = 0; h < 2; ++h) {
+      const __m512 s = _mm512_mul_ps(h ? v1 : v0, _mm512_set1_ps(id));
+      const __m512 t = _mm512_roundscale_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m512 frac = _mm512_andnot_ps(sign, _mm512_sub_ps(s, t));
+      const __mmask16 away = _mm512_cmp_ps_mask(frac, half, _CMP_GE_OQ);
+      const __m512 r = _mm512_mask_add_ps(t, away, t, _mm512_or_ps(_mm512_and_ps(s, sign), one));
+      const __m512i q = _mm512_cvtps_epi32(r);
+      sum = _mm512_add_epi32(sum, q);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].qs + 16 * h), _mm512_cvtepi32_epi8(q));
+    }
+    out[b].sum = _mm512_reduce_add_epi32(sum);
+  }
+}
+
+// ggml's quantize_row_q8_K_ref: scale -127 / (the value of largest magnitude,
+// first one wins), nearest-even rounding, clamp at 127.
+void quantize_k_blocks(const float* x, ActK* out, size_t nb) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (size_t b = 0; b < nb; ++b, x += QK_K) {
+    __m512 m = _mm512_setzero_ps();
+    for (int i = 0; i < QK_K; i += 16) m = _mm512_max_ps(m, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + i)));
+    const float amax = _mm512_reduce_max_ps(m);
+    ActK& o = out[b];
+    if (amax == 0.0f) {
+      std::memset(&o, 0, sizeof o);
+      continue;
+    }
+    float max = 0.0f;
+    for (int i = 0; i < QK_K; ++i)
+      if (std::fabs(x[i]) == amax) { max = x[i]; break; }
+    const float iscale = -127.0f / max;
+    for (int g = 0; g < QK_K / 16; ++g) {
+      __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * g), _mm512_set1_ps(iscale)));
+      q = _mm512_min_epi32(q, _mm512_set1_epi32(127));
+      o.sum16[g] = int16_t(_mm512_reduce_add_epi32(q));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o.qs + 16 * g), _mm512_cvtepi32_epi8(q));
+    }
+    o.d = 1.0f / iscale;
+  }
+}
+
+// Storage for the packed groups: 64-byte aligned, huge pages where the
+// kernel gives them (fewer TLB misses while decode streams the weights).
+struct AlignedBytes {
+  std::byte* p = nullptr;
+  size_t n = 0;
+  explicit AlignedBytes(size_t bytes) : n(bytes) {
+    p = static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) & ~size_t(63)));
+    if (!p) throw std::bad_alloc();
+  }
+  ~AlignedBytes() { std::free(p); }
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+};
+
+// A type's packed layout and kernel. Per quant block a group holds kQuant
+// bytes of interleaved quants and kMeta bytes of scales; pack_block writes
+// both from the 16 rows' blocks; tile<J> multiplies one group (quants at grp,
+// scales at grp + nb * kQuant) by J activation rows.
+template <class L>
+class Packed final : public PackedMatrix {
+ public:
+  Packed(const void* w, size_t n_out, size_t n_in)
+      : n_out_(n_out), nb_(n_in / L::kBlock), groups_((n_out + kRows - 1) / kRows),
+        group_bytes_((nb_ * (L::kQuant + L::kMeta) + 63) & ~size_t(63)),
+        data_(groups_ * group_bytes_) {
+    const size_t row = nb_ * sizeof(typename L::Block);
+    const auto* src = static_cast<const std::byte*>(w);
+    typename L::Block zero{};
+    for (size_t g = 0; g < groups_; ++g)
+      for (size_t b = 0; b < nb_; ++b) {
+        const typename L::Block* rows[kRows];
+        for (size_t r = 0; r < kRows; ++r) {
+          const size_t o = g * kRows + r;  // rows past n_out are zero padding
+          rows[r] = o < n_out ? reinterpret_cast<const typename L::Block*>(src + o * row) + b : &zero;
+        }
+        std::byte* grp = data_.p + g * group_bytes_;
+        L::pack_block(rows, grp + b * L::kQuant, grp + nb_ * L::kQuant + b * L::kMeta);
+      }
+  }
+  size_t row_group() const override { return kRows; }
+  size_t act_bytes() const override { return nb_ * sizeof(typename L::Act); }
+  void quantize_act(const float* x, void* act) const override {
+    L::quantize(x, static_cast<typename L::Act*>(act), nb_);
+  }
+  size_t bytes() const override { return data_.n; }
+
+  void multiply(const void* act, size_t n_act, size_t o_begin, size_t o_end, float* y,
+                size_t y_stride) const override {
+    const auto* a = static_cast<const std::byte*>(act);
+    const size_t ab = act_bytes(), g_end = (o_end + kRows - 1) / kRows;
+    for (size_t r0 = 0; r0 < n_act; r0 += kActChunk) {
+      const size_t r1 = std::min(n_act, r0 + kActChunk);
+      for (size_t g = o_begin / kRows; g < g_end; ++g) {
+        const std::byte* grp = data_.p + g * group_bytes_;
+        const size_t o = g * kRows, valid = std::min(kRows, o_end - o);
+        const __mmask16 mask = __mmask16((1u << valid) - 1);
+        size_t r = r0;
+        for (; r + L::kTile <= r1; r += L::kTile)
+          L::template tile<L::kTile>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
+        for (; r < r1; ++r) L::template tile<1>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
+      }
+    }
+  }
+
+ private:
+  size_t n_out_, nb_, groups_, group_bytes_;  // groups start 64-byte aligned
+  AlignedBytes data_;
+};
+
+template <class A> const A& act_block(const std::byte* a, size_t ab, int j, size_t b) {
+  return reinterpret_cast<const A*>(a + size_t(j) * ab)[b];
+}
+
+// ---- Q8_0: 8 vectors of (q + 128); 16 F16 scales.
+struct Q8_0Layout {
+  using Block = BlockQ8_0;
+  using Act = ActQ8;
+  static constexpr size_t kBlock = QK, kQuant = 8 * 64, kMeta = 32;
+  static constexpr int kTile = 8;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+    uint8_t* q = reinterpret_cast<uint8_t*>(dst);
+    for (int k = 0; k < 8; ++k)
+      for (size_t r = 0; r < kRows; ++r)
+        for (int i = 0; i < 4; ++i) q[64 * k + 4 * r + i] = uint8_t(rows[r]->qs[4 * k + i]) ^ 0x80;
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   __mmask16 mask) {
+    constexpr int P = J == 1 ? 2 : 1;  // two chains when alone, to hide vpdpbusd latency
+    __m512 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      __m512i acc[J][P];
+      for (int j = 0; j < J; ++j) {
+        acc[j][0] = _mm512_set1_epi32(-128 * act_block<Act>(a, ab, j, b).sum);
+        if (P > 1) acc[j][P - 1] = _mm512_setzero_si512();
+      }
+      for (int k = 0; k < 8; ++k) {
+        const __m512i w = _mm512_load_si512(blk + 64 * k);
+        for (int j = 0; j < J; ++j)
+          acc[j][k % P] = _mm512_dpbusd_epi32(acc[j][k % P], w, bcast4(act_block<Act>(a, ab, j, b).qs + 4 * k));
+      }
+      const __m512 dw = scales16(grp + nb * kQuant + b * kMeta);
+      for (int j = 0; j < J; ++j) {
+        const __m512i s = P > 1 ? _mm512_add_epi32(acc[j][0], acc[j][P - 1]) : acc[j][0];
+        fa[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+                                _mm512_mul_ps(dw, _mm512_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
+      }
+    }
+    for (int j = 0; j < J; ++j) _mm512_mask_storeu_ps(y + size_t(j) * ys, mask, fa[j]);
+  }
+};
+
+// ---- Q4_0: 4 vectors of packed nibbles: vector k holds qs[4k..4k+3] of each
+// row, low nibbles = elements 4k.., high = 16 + 4k..; 16 F16 scales.
+struct Q4_0Layout {
+  using Block = BlockQ4_0;
+  using Act = ActQ8;
+  static constexpr size_t kBlock = QK, kQuant = 4 * 64, kMeta = 32;
+  static constexpr int kTile = 8;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+    for (int k = 0; k < 4; ++k)
+      for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 64 * k + 4 * r, rows[r]->qs + 4 * k, 4);
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   __mmask16 mask) {
+    constexpr int P = J == 1 ? 2 : 1;
+    const __m512i lo = _mm512_set1_epi8(0x0F);
+    __m512 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      __m512i acc[J][P];
+      for (int j = 0; j < J; ++j) {
+        acc[j][0] = _mm512_set1_epi32(-8 * act_block<Act>(a, ab, j, b).sum);
+        if (P > 1) acc[j][P - 1] = _mm512_setzero_si512();
+      }
+      for (int k = 0; k < 4; ++k) {
+        const __m512i raw = _mm512_load_si512(blk + 64 * k);
+        const __m512i wl = _mm512_and_si512(raw, lo), wh = _mm512_and_si512(_mm512_srli_epi16(raw, 4), lo);
+        for (int j = 0; j < J; ++j) {
+          const int8_t* q = act_block<Act>(a, ab, j, b).qs;
+          acc[j][0] = _mm512_dpbusd_epi32(acc[j][0], wl, bcast4(q + 4 * k));
+          acc[j][P - 1] = _mm512_dpbusd_epi32(acc[j][P - 1], wh, bcast4(q + 16 + 4 * k));
+        }
+      }
+      const __m512 dw = scales16(grp + nb * kQuant + b * kMeta);
+      for (int j = 0; j < J; ++j) {
+        const __m512i s = P > 1 ? _mm512_add_epi32(acc[j][0], acc[j][P - 1]) : acc[j][0];
+        fa[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+                                _mm512_mul_ps(dw, _mm512_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
+      }
+    }
+    for (int j = 0; j < J; ++j) _mm512_mask_storeu_ps(y + size_t(j) * ys, mask, fa[j]);
+  }
+};
+
+// ---- Q4_K: for each 64-element chunk c, 8 vectors: vector k holds
+// qs[32c + 4k..] of each row; low nibbles belong to sub-block 2c, high
+// nibbles to 2c + 1. Meta: 16 F16 d, 16 F16 dmin, 8 x 16 u8 scales, 8 x 16 u8 mins.
+struct Q4_KLayout {
+  using Block = BlockQ4_K;
+  using Act = ActK;
+  static constexpr size_t kBlock = QK_K, kQuant = 32 * 64, kMeta = 64 + 128 + 128;
+  static constexpr int kTile = 4;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    uint8_t* sc = reinterpret_cast<uint8_t*>(meta + 64);
+    uint8_t* mn = sc + 128;
+    for (size_t r = 0; r < kRows; ++r) {
+      std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+      std::memcpy(meta + 32 + 2 * r, &rows[r]->dmin, 2);
+      for (int s = 0; s < 8; ++s) scale_min_k4(s, rows[r]->scales, sc[16 * s + r], mn[16 * s + r]);
+    }
+    for (int c = 0; c < 4; ++c)
+      for (int k = 0; k < 8; ++k)
+        for (size_t r = 0; r < kRows; ++r)
+          std::memcpy(dst + 64 * (8 * c + k) + 4 * r, rows[r]->qs + 32 * c + 4 * k, 4);
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   __mmask16 mask) {
+    const __m512i lo = _mm512_set1_epi8(0x0F);
+    __m512 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 64);
+      __m512i isum[J], msum[J];
+      for (int j = 0; j < J; ++j) isum[j] = msum[j] = _mm512_setzero_si512();
+      for (int c = 0; c < 4; ++c) {
+        __m512i al[J], ah[J];
+        for (int j = 0; j < J; ++j) al[j] = ah[j] = _mm512_setzero_si512();
+        for (int k = 0; k < 8; ++k) {
+          const __m512i raw = _mm512_load_si512(blk + 64 * (8 * c + k));
+          const __m512i wl = _mm512_and_si512(raw, lo), wh = _mm512_and_si512(_mm512_srli_epi16(raw, 4), lo);
+          for (int j = 0; j < J; ++j) {
+            const int8_t* q = act_block<Act>(a, ab, j, b).qs + 64 * c + 4 * k;
+            al[j] = _mm512_dpbusd_epi32(al[j], wl, bcast4(q));
+            ah[j] = _mm512_dpbusd_epi32(ah[j], wh, bcast4(q + 32));
+          }
+        }
+        const __m512i s0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 32 * c)));
+        const __m512i s1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 32 * c + 16)));
+        for (int j = 0; j < J; ++j)
+          isum[j] = _mm512_add_epi32(isum[j], _mm512_add_epi32(_mm512_mullo_epi32(al[j], s0),
+                                                               _mm512_mullo_epi32(ah[j], s1)));
+      }
+      // mins: each lane pairs (m, m) with the activation's two 16-sums of a sub-block
+      const uint8_t* mn = sc + 128;
+      for (int s = 0; s < 8; ++s) {
+        const __m512i m32 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mn + 16 * s)));
+        const __m512i m2 = _mm512_or_si512(m32, _mm512_slli_epi32(m32, 16));
+        for (int j = 0; j < J; ++j) {
+          int32_t pair;
+          std::memcpy(&pair, act_block<Act>(a, ab, j, b).sum16 + 2 * s, 4);
+          msum[j] = _mm512_dpwssd_epi32(msum[j], m2, _mm512_set1_epi32(pair));
+        }
+      }
+      const __m512 d = scales16(meta), dmin = scales16(meta + 32);
+      for (int j = 0; j < J; ++j) {
+        const __m512 ad = _mm512_set1_ps(act_block<Act>(a, ab, j, b).d);
+        fa[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(d, ad), fa[j]);
+        fa[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum[j]), _mm512_mul_ps(dmin, ad), fa[j]);
+      }
+    }
+    for (int j = 0; j < J; ++j) _mm512_mask_storeu_ps(y + size_t(j) * ys, mask, fa[j]);
+  }
+};
+
+template <class L>
+std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in) {
+  if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
+  return std::make_unique<Packed<L>>(w, n_out, n_in);
+}
+
+}  // namespace
+
+std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in) {
+  if (!cpu_has_vnni() || std::getenv("TESSEL_NO_PACK")) return nullptr;
+  switch (type) {
+    case TypeId::Q8_0: return make<Q8_0Layout>(w, n_out, n_in);
+    case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in);
+    case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in);
+    default: return nullptr;
+  }
+}
+
+}  // namespace tessel::ggml
+
+#else  // not x86-64: no packed kernels
 
 namespace tessel::ggml {
 std::unique_ptr<PackedMatrix> pack_matrix(TypeId, const void*, size_t, size_t) { return nullptr; }
 }  // namespace tessel::ggml
+
+#endif

@@ -1,0 +1,104 @@
+// The packed (row-interleaved) kernels against the scalar reference codecs:
+// same products for every row and activation row, incl. a partial last group,
+// split output ranges, single-row decode tiles and round-half-away ties in
+// the activation quantization.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "ggml_codecs.hpp"
+#include "packed.hpp"
+#include "tessel/half.hpp"
+#include "tessel/types.hpp"
+
+using namespace tessel;
+using namespace tessel::ggml;
+
+namespace {
+
+Kernels scalar(TypeId t) {
+  std::vector<Kernels> ks;
+  add_legacy_kernels(ks);
+  add_kquant_kernels(ks);
+  for (const auto& k : ks)
+    if (k.type == t) return k;
+  FAIL("no scalar kernels for type " << int(t));
+  return {};
+}
+
+bool cpu_has_vnni() {
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+// Real quantized weights: random floats through the reference quantizer.
+std::vector<std::byte> weights(TypeId t, size_t n_out, size_t n_in, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> f(n_out * n_in);
+  for (auto& v : f) v = nd(rng);
+  const Kernels k = scalar(t);
+  const size_t row = row_bytes(t, int64_t(n_in));
+  std::vector<std::byte> w(row * n_out);
+  for (size_t o = 0; o < n_out; ++o) k.from_float(f.data() + o * n_in, w.data() + o * row, n_in);
+  return w;
+}
+
+void check(TypeId t, size_t n_out, size_t n_in, size_t n_act) {
+  std::mt19937 rng(unsigned(n_out * 131 + n_in * 7 + n_act));
+  const auto w = weights(t, n_out, n_in, rng);
+  auto packed = pack_matrix(t, w.data(), n_out, n_in);
+  REQUIRE(packed);
+  REQUIRE(packed->row_group() == 16);
+
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(n_act * n_in);
+  for (auto& v : x) v = nd(rng);
+  // First block of row 0: amax 127 gives scale 1, so x.5 values are exact
+  // ties that ggml's roundf sends away from zero.
+  for (size_t i = 0; i < 32 && i < n_in; ++i) x[i] = i == 0 ? 127.0f : float(int(i) - 16) + 0.5f;
+
+  const Kernels k = scalar(t), ak = scalar(k.dot_type);
+  const size_t arow = row_bytes(k.dot_type, int64_t(n_in)), wrow = row_bytes(t, int64_t(n_in));
+  std::vector<std::byte> aref(arow);
+  std::vector<float> expect(n_act * n_out);
+  for (size_t r = 0; r < n_act; ++r) {
+    ak.from_float(x.data() + r * n_in, aref.data(), n_in);
+    for (size_t o = 0; o < n_out; ++o) expect[r * n_out + o] = k.dot(w.data() + o * wrow, aref.data(), n_in);
+  }
+
+  std::vector<std::byte> act(packed->act_bytes() * n_act);
+  for (size_t r = 0; r < n_act; ++r) packed->quantize_act(x.data() + r * n_in, act.data() + r * packed->act_bytes());
+  std::vector<float> got(n_act * n_out, NAN);
+  const size_t split = n_out > 16 ? 16 : n_out;  // two ranges, as two threads would
+  packed->multiply(act.data(), n_act, 0, split, got.data(), n_out);
+  if (split < n_out) packed->multiply(act.data(), n_act, split, n_out, got.data(), n_out);
+
+  for (size_t r = 0; r < n_act; ++r)
+    for (size_t o = 0; o < n_out; ++o) {
+      const float e = expect[r * n_out + o], g = got[r * n_out + o];
+      INFO(type_name(t) << " n_out " << n_out << " n_in " << n_in << " row " << r << " out " << o);
+      REQUIRE(std::fabs(g - e) <= 2e-5f * (std::fabs(e) + std::sqrt(float(n_in))));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("packed kernels match the scalar codecs (Q8_0, Q4_0, Q4_K)", "[packed]") {
+  if (!cpu_has_vnni()) {
+    REQUIRE(pack_matrix(TypeId::Q8_0, nullptr, 16, 32) == nullptr);  // CPU without VNNI: no packing
+    return;
+  }
+  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_K})
+    for (size_t n_out : {16, 37, 64})
+      for (size_t n_act : {1, 3, 8, 13, 70}) check(t, n_out, 512, n_act);
+  check(TypeId::Q8_0, 48, 32, 9);  // one block per row: groups of odd size stay aligned
+  check(TypeId::Q4_0, 20, 96, 2);
+}
+
+TEST_CASE("packing refuses rows that are not whole blocks", "[packed]") {
+  std::vector<std::byte> w(1024);
+  CHECK(pack_matrix(TypeId::Q4_K, w.data(), 2, 100) == nullptr);
+  CHECK(pack_matrix(TypeId::F32, w.data(), 2, 64) == nullptr);
+}
