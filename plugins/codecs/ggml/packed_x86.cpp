@@ -341,6 +341,83 @@ struct Q4_KLayout {
   }
 };
 
+// ---- Q6_K keeps its 6 bits: for each half h and k (elements l = 4k..4k+3 of
+// the half's four 32-element runs), three vectors: ql[64h + 4k..],
+// ql[64h + 32 + 4k..], qh[32h + 4k..] of each row. Run m of the half takes
+// the low (m < 2) or high nibble of the first (m even) or second vector, and
+// bits 2m..2m+1 of the third. Meta: 16 F16 d, 16 x 16 int8 scales (per 16).
+struct Q6_KLayout {
+  using Block = BlockQ6_K;
+  using Act = ActK;
+  static constexpr size_t kBlock = QK_K, kQuant = 48 * 64, kMeta = 32 + 256;
+  static constexpr int kTile = 4;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) {
+      std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+      for (int s = 0; s < 16; ++s) std::memcpy(meta + 32 + 16 * s + r, &rows[r]->scales[s], 1);
+    }
+    for (int h = 0; h < 2; ++h)
+      for (int k = 0; k < 8; ++k) {
+        std::byte* v = dst + 64 * 3 * (8 * h + k);
+        for (size_t r = 0; r < kRows; ++r) {
+          std::memcpy(v + 4 * r, rows[r]->ql + 64 * h + 4 * k, 4);
+          std::memcpy(v + 64 + 4 * r, rows[r]->ql + 64 * h + 32 + 4 * k, 4);
+          std::memcpy(v + 128 + 4 * r, rows[r]->qh + 32 * h + 4 * k, 4);
+        }
+      }
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   __mmask16 mask) {
+    const __m512i lo = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
+    __m512 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 32);
+      __m512i isum[J];
+      for (int j = 0; j < J; ++j) isum[j] = _mm512_setzero_si512();
+      for (int h = 0; h < 2; ++h)
+        for (int half = 0; half < 2; ++half)
+          for (int m = 0; m < 4; ++m) {
+            __m512i acc[J];
+            for (int j = 0; j < J; ++j) acc[j] = _mm512_setzero_si512();
+            for (int k = 4 * half; k < 4 * half + 4; ++k) {
+              const std::byte* v = blk + 64 * 3 * (8 * h + k);
+              const __m512i low = _mm512_load_si512(v + 64 * (m & 1));
+              const __m512i nib = _mm512_and_si512(m < 2 ? low : _mm512_srli_epi16(low, 4), lo);
+              const __m512i hi2 = _mm512_and_si512(_mm512_srli_epi16(_mm512_load_si512(v + 128), 2 * m), m3);
+              const __m512i q = _mm512_or_si512(nib, _mm512_slli_epi16(hi2, 4));
+              for (int j = 0; j < J; ++j)
+                acc[j] = _mm512_dpbusd_epi32(acc[j], q, bcast4(act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 4 * k));
+            }
+            const int sub = 8 * h + 2 * m + half;
+            const __m512i s32 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * sub)));
+            for (int j = 0; j < J; ++j) isum[j] = _mm512_add_epi32(isum[j], _mm512_mullo_epi32(acc[j], s32));
+          }
+      // the +32 storage offset: 32 * sum over sub-blocks of scale * activation 16-sum
+      for (int t = 0; t < 8; ++t) {
+        const __m512i e0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 32 * t)));
+        const __m512i e1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 32 * t + 16)));
+        const __m512i pair = _mm512_or_si512(_mm512_and_si512(e0, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(e1, 16));
+        for (int j = 0; j < J; ++j) {
+          int32_t sums;
+          std::memcpy(&sums, act_block<Act>(a, ab, j, b).sum16 + 2 * t, 4);
+          const __m512i corr = _mm512_dpwssd_epi32(_mm512_setzero_si512(), pair, _mm512_set1_epi32(sums));
+          isum[j] = _mm512_sub_epi32(isum[j], _mm512_slli_epi32(corr, 5));
+        }
+      }
+      const __m512 d = scales16(meta);
+      for (int j = 0; j < J; ++j)
+        fa[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]),
+                                _mm512_mul_ps(d, _mm512_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
+    }
+    for (int j = 0; j < J; ++j) _mm512_mask_storeu_ps(y + size_t(j) * ys, mask, fa[j]);
+  }
+};
+
 template <class L>
 std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in) {
   if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
@@ -355,6 +432,7 @@ std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_o
     case TypeId::Q8_0: return make<Q8_0Layout>(w, n_out, n_in);
     case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in);
     case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in);
+    case TypeId::Q6_K: return make<Q6_KLayout>(w, n_out, n_in);
     default: return nullptr;
   }
 }

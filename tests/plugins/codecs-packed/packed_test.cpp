@@ -85,12 +85,12 @@ void check(TypeId t, size_t n_out, size_t n_in, size_t n_act) {
 
 }  // namespace
 
-TEST_CASE("packed kernels match the scalar codecs (Q8_0, Q4_0, Q4_K)", "[packed]") {
+TEST_CASE("packed kernels match the scalar codecs (Q8_0, Q4_0, Q4_K, Q6_K)", "[packed]") {
   if (!cpu_has_vnni()) {
     REQUIRE(pack_matrix(TypeId::Q8_0, nullptr, 16, 32) == nullptr);  // CPU without VNNI: no packing
     return;
   }
-  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_K})
+  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_K, TypeId::Q6_K})
     for (size_t n_out : {16, 37, 64})
       for (size_t n_act : {1, 3, 8, 13, 70}) check(t, n_out, 512, n_act);
   check(TypeId::Q8_0, 48, 32, 9);  // one block per row: groups of odd size stay aligned
