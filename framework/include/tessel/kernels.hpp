@@ -37,6 +37,7 @@ struct Matrix {
   size_t row_size = 0;             // bytes per row
   const Codec* codec = nullptr;    // decodes/dots the weight rows
   const Codec* dot_codec = nullptr;  // encodes activations to codec->dot_type()
+  bool file_mapped = false;        // TensorInfo::file_mapped
 
   // The codec's packed copy (Codec::pack), made on first use by matmul so
   // only matrices that are multiplied pay for it; shared by copies. Null

@@ -23,6 +23,9 @@ struct TensorInfo {
   std::array<int64_t, 4> ne{1, 1, 1, 1};
   uint64_t offset = 0;                 // from the start of the data section
   std::span<const std::byte> data;     // the tensor's bytes
+  // data lies in a read-only private mapping of the file: its pages can be
+  // dropped (and are re-read from the page cache if touched again).
+  bool file_mapped = false;
 
   int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
   int64_t n_rows() const { return ne[1] * ne[2] * ne[3]; }

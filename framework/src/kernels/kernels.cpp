@@ -5,10 +5,28 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "tessel/error.hpp"
 #include "tessel/half.hpp"
 
 namespace tessel::kernels {
+
+namespace {
+void release_pages(const std::byte* p, size_t n) {
+#if defined(__linux__)
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t b = (uintptr_t(p) + page - 1) & ~(page - 1), e = (uintptr_t(p) + n) & ~(page - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+}  // namespace
 
 Matrix Matrix::from(const TensorInfo& t, const CodecSet& codecs) {
   if (t.ne[2] != 1 || t.ne[3] != 1)
@@ -21,6 +39,7 @@ Matrix Matrix::from(const TensorInfo& t, const CodecSet& codecs) {
   m.n_in = t.ne[0];
   m.n_out = t.ne[1];
   m.row_size = t.row_size();
+  m.file_mapped = t.file_mapped;
   m.codec = &codecs.get(t.type, t.name);
   m.dot_codec = &codecs.get(m.codec->dot_type(), t.name + " (activation type)");
   if (t.data.size() < m.row_size * size_t(m.n_out))
@@ -31,7 +50,14 @@ Matrix Matrix::from(const TensorInfo& t, const CodecSet& codecs) {
 
 const PackedMatrix* Matrix::packed() const {
   if (!packing || !codec) return nullptr;
-  std::call_once(packing->once, [&] { packing->packed = codec->pack(data, size_t(n_out), size_t(n_in)); });
+  std::call_once(packing->once, [&] {
+    packing->packed = codec->pack(data, size_t(n_out), size_t(n_in));
+    // The packed copy replaces the mapped rows for matmul: give their pages
+    // back, as llama.cpp unmaps what its repacked buffers replaced, so the
+    // weights are resident once. Rows read later (get_rows on a tied
+    // embedding) fault back in from the page cache.
+    if (packing->packed && file_mapped) release_pages(data, row_size * size_t(n_out));
+  });
   return packing->packed.get();
 }
 

@@ -358,6 +358,7 @@ std::unique_ptr<ModelFile> read_file(const std::filesystem::path& path) {
   auto f = parse(std::span(static_cast<const std::byte*>(addr), map->size), name);
   f->path = path;
   f->storage = std::move(map);
+  for (TensorInfo& t : f->tensors) t.file_mapped = true;
   return f;
 }
 
