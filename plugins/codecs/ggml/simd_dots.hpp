@@ -1,12 +1,15 @@
 #pragma once
-// SIMD dot products for the hot weight types (Q8_0, Q4_0, Q4_K, Q6_K, F16)
-// against their activation types. The scalar kernels in *_kernels.cpp stay
-// the reference; these must agree with them to float rounding (integer block
-// sums are exact, only the float accumulation order differs).
+// SIMD dot products of every weight type against its activation type (the
+// codec's dot_type). The scalar kernels in *_kernels.cpp stay the reference
+// and the fallback; these must agree with them to float rounding (integer
+// block sums are exact, only the float accumulation order differs).
 //
-// Selection is at compile time (the build uses -march=native): x86 AVX2 with
-// the int8 product done by AVX512-VNNI vpdpbusd when the compiler targets it,
-// else by AVX2 maddubs; no SIMD table on other targets (scalar codecs only).
+// Selection is at run time: each ISA level is its own translation unit built
+// with that level's -m flags (simd_dots_avx2.cpp: AVX2 + FMA + F16C, int8
+// products by maddubs; simd_dots_avx512.cpp: AVX-512 float kernels, int8
+// products by VNNI vpdpbusd), and simd_dots() asks the CPU which one it can
+// run (simd_dots.cpp). A CPU without AVX2 (or a non-x86 build) gets no SIMD
+// table and uses the scalar codecs.
 #include <cstddef>
 #include <vector>
 
@@ -27,8 +30,19 @@ struct SimdDot {
 };
 
 enum class SimdIsa { best, avx2, vnni };
-// The SIMD kernels this build has for `isa` (empty when it has none): `best`
-// is what the codecs use; tests check every path against the scalar codecs.
+// The SIMD kernels for `isa` on this CPU (empty when the CPU cannot run
+// them): `best` is what the codecs use; tests check every path against the
+// scalar codecs.
 std::vector<SimdDot> simd_dots(SimdIsa isa = SimdIsa::best);
+
+// The per-ISA tables behind simd_dots(): static arrays, so the ISA files
+// need no library code (see simd_dots_common.hpp). Only call one after
+// checking the CPU supports it.
+struct SimdTable {
+  const SimdDot* dots;
+  size_t count;
+};
+SimdTable simd_dots_avx2_table();  // AVX2, FMA, F16C
+SimdTable simd_dots_vnni_table();  // + AVX-512 F/BW/VL/VNNI
 
 }  // namespace tessel::ggml

@@ -1,0 +1,79 @@
+#pragma once
+// F32, F16 and BF16 dots with xsimd batches of the file's ISA (8 floats for
+// AVX2 + FMA, 16 for AVX-512): products fused into two accumulators per
+// row, summed across lanes at the end. Only the half / bfloat16 to float
+// loads are intrinsics (xsimd 8.1 has no such conversions); both are exact.
+// See simd_dots_common.hpp for the linkage rules.
+#include <xsimd/xsimd.hpp>
+
+#include "simd_dots_common.hpp"
+
+namespace tessel::ggml {
+namespace {
+
+// Loads of one batch of halves / bfloat16s as floats, per ISA.
+template <class A> struct WideLoads;
+template <> struct WideLoads<xsimd::fma3<xsimd::avx2>> {
+  using B = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
+  static B f16(const uint16_t* p) { return _mm256_cvtph_ps(load128(p)); }
+  static B bf16(const uint16_t* p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(p)), 16));
+  }
+};
+#if XSIMD_WITH_AVX512BW
+template <> struct WideLoads<xsimd::avx512bw> {
+  using B = xsimd::batch<float, xsimd::avx512bw>;
+  static B f16(const uint16_t* p) { return _mm512_cvtph_ps(load(p)); }
+  static B bf16(const uint16_t* p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load(p)), 16));
+  }
+};
+#endif
+
+enum class FloatKind { f32, f16, bf16 };
+
+template <class A, FloatKind K> xsimd::batch<float, A> load_floats(const void* p, size_t i) {
+  if constexpr (K == FloatKind::f32)
+    return xsimd::batch<float, A>::load_unaligned(static_cast<const float*>(p) + i);
+  else if constexpr (K == FloatKind::f16)
+    return WideLoads<A>::f16(static_cast<const uint16_t*>(p) + i);
+  else
+    return WideLoads<A>::bf16(static_cast<const uint16_t*>(p) + i);
+}
+template <FloatKind K> float load_float(const void* p, size_t i) {
+  if constexpr (K == FloatKind::f32) return static_cast<const float*>(p)[i];
+  else if constexpr (K == FloatKind::f16) return half(static_cast<const uint16_t*>(p)[i]);
+  else return bf16(static_cast<const uint16_t*>(p)[i]);
+}
+
+template <class A, FloatKind K> struct FloatK {
+  template <int R>
+  static void run(const void* w, const void* a, size_t stride, size_t n, float* out, size_t os) {
+    using B = xsimd::batch<float, A>;
+    constexpr size_t L = B::size;
+    const std::byte* ab = static_cast<const std::byte*>(a);
+    // two accumulators per row hide the FMA latency when R is small
+    B acc0[R], acc1[R];
+    for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = B(0.f);
+    size_t i = 0;
+    for (; i + 2 * L <= n; i += 2 * L) {
+      const B x0 = load_floats<A, K>(w, i), x1 = load_floats<A, K>(w, i + L);
+      for (int r = 0; r < R; ++r) {
+        acc0[r] = xsimd::fma(x0, load_floats<A, K>(ab + r * stride, i), acc0[r]);
+        acc1[r] = xsimd::fma(x1, load_floats<A, K>(ab + r * stride, i + L), acc1[r]);
+      }
+    }
+    for (; i + L <= n; i += L) {
+      const B x0 = load_floats<A, K>(w, i);
+      for (int r = 0; r < R; ++r) acc0[r] = xsimd::fma(x0, load_floats<A, K>(ab + r * stride, i), acc0[r]);
+    }
+    for (int r = 0; r < R; ++r) {
+      float s = xsimd::hadd(acc0[r] + acc1[r]);
+      for (size_t j = i; j < n; ++j) s += load_float<K>(w, j) * load_float<K>(ab + r * stride, j);
+      out[r * os] = s;
+    }
+  }
+};
+
+}  // namespace
+}  // namespace tessel::ggml
