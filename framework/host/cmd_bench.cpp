@@ -9,17 +9,19 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "command.hpp"
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
+#include "tessel/threadpool.hpp"
 
 namespace {
 
 struct Options {
   std::string model;
   int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, batch = 512;
-  bool json = false, embed = false;
+  bool json = false, embed = false, roofline = false;
   int texts = 32, text_len = 16;
 };
 
@@ -45,6 +47,36 @@ struct Result {
     return s / double(ns.size());
   }
 };
+
+// Read bandwidth with `threads` threads: the best of 3 sums over 1 GiB, so
+// decode speed can be compared with its memory roofline on this machine.
+double read_bandwidth(tessel::ThreadPool& pool) {
+  const size_t n = (size_t(1) << 30) / sizeof(uint64_t);
+  std::vector<uint64_t> buf(n, 1);
+  std::vector<uint64_t> sums(size_t(pool.size()) * 8);
+  double best = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(int64_t(n), [&](int64_t b, int64_t e) {
+      uint64_t s = 0;
+      for (int64_t i = b; i < e; ++i) s += buf[size_t(i)];
+      sums[size_t(b * pool.size() / int64_t(n)) * 8] = s;
+    });
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, double(n * sizeof(uint64_t)) / sec);
+  }
+  return best;
+}
+
+// Weight bytes one decoded token reads: every tensor but the token embedding
+// table, which is only looked up (unless it doubles as the output matrix).
+size_t bytes_per_token(const tessel::ModelFile& f) {
+  size_t bytes = 0;
+  const bool tied = f.find("output.weight") == nullptr;
+  for (const auto& t : f.tensors)
+    if (t.name != "token_embd.weight" || tied) bytes += t.data.size();
+  return bytes;
+}
 
 double now_ns() {
   return double(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -119,6 +151,12 @@ int run_bench(const Options& o) {
                              [&] { gen_pass(o.n_gen); });
   }
 
+  double bandwidth = 0, roofline_ts = 0;
+  if (o.roofline) {
+    ThreadPool pool(ro.threads);
+    bandwidth = read_bandwidth(pool);
+    roofline_ts = bandwidth / double(bytes_per_token(*file));
+  }
   size_t size = 0, params = 0;
   for (const auto& t : file->tensors) { size += t.data.size(); params += size_t(t.n_elements()); }
   const std::string type = file->meta.get_string("general.architecture", "?");
@@ -132,6 +170,10 @@ int run_bench(const Options& o) {
                       {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen}, {"n_texts", r.n_texts}, {"test", r.test},
                       {"avg_ns", uint64_t(r.avg_ns())}, {"avg_ts", r.avg_ts()}, {"stddev_ts", r.stddev_ts()},
                       {"samples_ts", samples}});
+      if (o.roofline) {
+        list.back()["read_bandwidth_gbs"] = bandwidth / 1e9;
+        list.back()["tg_roofline_ts"] = roofline_ts;
+      }
     }
     std::cout << list.dump(2) << "\n";
     return 0;
@@ -141,6 +183,9 @@ int run_bench(const Options& o) {
   for (const auto& r : results)
     std::printf("| %s | %.2f MiB | %.2f M | %d | %s | %.2f ± %.2f |\n", type.c_str(), double(size) / 1048576.0,
                 double(params) / 1e6, ro.threads, r.test.c_str(), r.avg_ts(), r.stddev_ts());
+  if (o.roofline)
+    std::printf("\nroofline: %.1f GB/s read with %d threads / %.1f MB of weights per token = %.1f t/s\n",
+                bandwidth / 1e9, ro.threads, double(bytes_per_token(*file)) / 1e6, roofline_ts);
   return 0;
 }
 
@@ -154,6 +199,8 @@ tessel::host::Command bench_cmd{
       app.add_option("-r,--repetitions", o->reps, "Repetitions per test");
       app.add_option("-b,--batch-size", o->batch, "Prompt batch size");
       app.add_flag("--json", o->json, "Print llama-bench style JSON");
+      app.add_flag("--roofline", o->roofline,
+                   "Also measure read bandwidth and print the decode roofline (bandwidth / weight bytes per token)");
       app.add_flag("--embed", o->embed, "Embedding mode: texts/s for --texts texts of --text-len tokens");
       app.add_option("--texts", o->texts, "Texts per batch in --embed mode");
       app.add_option("--text-len", o->text_len, "Tokens per text in --embed mode");

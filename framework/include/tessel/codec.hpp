@@ -12,6 +12,8 @@
 
 namespace tessel {
 
+class ThreadPool;
+
 // A weight matrix rearranged by its codec for fast multiplication (rows
 // interleaved so one int8 instruction yields several outputs, scales beside
 // them). Built once at load; the activations use the packed kernels' own
@@ -58,9 +60,10 @@ class Codec {
     for (size_t r = 0; r < n_act; ++r) out[r * out_stride] = dot(w_row, a + r * act_stride, n);
   }
   // A packed copy of the [n_out rows x n_in] weight matrix at w, or null when
-  // this codec (or this CPU) has no packed kernels for it.
-  virtual std::unique_ptr<PackedMatrix> pack(const void* /*w*/, size_t /*n_out*/,
-                                             size_t /*n_in*/) const {
+  // this codec (or this CPU) has no packed kernels for it. pool (optional)
+  // splits the copying.
+  virtual std::unique_ptr<PackedMatrix> pack(const void* /*w*/, size_t /*n_out*/, size_t /*n_in*/,
+                                             ThreadPool* /*pool*/ = nullptr) const {
     return nullptr;
   }
   // Importance-weighted quantization (llama-quantize's imatrix path); default

@@ -47,7 +47,7 @@ struct Matrix {
     std::unique_ptr<PackedMatrix> packed;
   };
   std::shared_ptr<Packing> packing = std::make_shared<Packing>();
-  const PackedMatrix* packed() const;
+  const PackedMatrix* packed(ThreadPool* pool = nullptr) const;  // pool: packs in parallel
 
   const std::byte* row(int64_t r) const { return data + size_t(r) * row_size; }
   // Throws tessel::Error naming the tensor when a codec is missing or the

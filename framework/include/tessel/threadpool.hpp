@@ -8,6 +8,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace tessel {
@@ -32,8 +33,9 @@ class ThreadPool {
     if (grain < 1) grain = 1;
     if (n / grain < chunks) chunks = n / grain > 0 ? n / grain : 1;
     if (chunks <= 1) { fn(int64_t(0), n); return; }
-    auto thunk = [](void* ctx, int64_t b, int64_t e) { (*static_cast<F*>(ctx))(b, e); };
-    run(n, chunks, thunk, static_cast<void*>(&fn));
+    using Fn = std::remove_reference_t<F>;  // F is a reference for an lvalue callable
+    auto thunk = [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); };
+    run(n, chunks, thunk, const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
  private:

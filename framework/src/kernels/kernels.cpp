@@ -48,10 +48,10 @@ Matrix Matrix::from(const TensorInfo& t, const CodecSet& codecs) {
   return m;
 }
 
-const PackedMatrix* Matrix::packed() const {
+const PackedMatrix* Matrix::packed(ThreadPool* pool) const {
   if (!packing || !codec) return nullptr;
   std::call_once(packing->once, [&] {
-    packing->packed = codec->pack(data, size_t(n_out), size_t(n_in));
+    packing->packed = codec->pack(data, size_t(n_out), size_t(n_in), pool);
     // The packed copy replaces the mapped rows for matmul: give their pages
     // back, as llama.cpp unmaps what its repacked buffers replaced, so the
     // weights are resident once. Rows read later (get_rows on a tied
@@ -84,7 +84,7 @@ void packed_matmul(ThreadPool& pool, const PackedMatrix& p, int64_t n_in, int64_
 void matmul(ThreadPool& pool, const Matrix& w, const float* x, int64_t n_rows, float* y,
             Scratch& scratch) {
   const int64_t n_in = w.n_in, n_out = w.n_out;
-  if (const PackedMatrix* p = w.packed()) return packed_matmul(pool, *p, n_in, n_out, x, n_rows, y, scratch);
+  if (const PackedMatrix* p = w.packed(&pool)) return packed_matmul(pool, *p, n_in, n_out, x, n_rows, y, scratch);
   const TypeId dt = w.codec->dot_type();
   const std::byte* act;
   size_t act_row;

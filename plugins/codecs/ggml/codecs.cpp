@@ -32,8 +32,9 @@ class KernelCodec final : public Codec {
     Codec::dot_rows(w_row, act, act_stride, n_act, n, out, out_stride);
   }
 
-  std::unique_ptr<PackedMatrix> pack(const void* w, size_t n_out, size_t n_in) const override {
-    return pack_matrix(k_.type, w, n_out, n_in);
+  std::unique_ptr<PackedMatrix> pack(const void* w, size_t n_out, size_t n_in,
+                                     ThreadPool* pool) const override {
+    return pack_matrix(k_.type, w, n_out, n_in, pool);
   }
 
  private:

@@ -12,6 +12,8 @@ namespace tessel::ggml {
 
 // Packed kernels for `type` on this CPU, or null (type not packed, CPU
 // without AVX-512 VNNI, or n_in not a whole number of blocks).
-std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in);
+// pool (optional) splits the copying over its threads.
+std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in,
+                                          ThreadPool* pool = nullptr);
 
 }  // namespace tessel::ggml

@@ -26,7 +26,10 @@
 #include <cstring>
 #include <new>
 
+#include <sys/mman.h>
+
 #include "blocks.hpp"
+#include "tessel/threadpool.hpp"
 
 namespace tessel::ggml {
 namespace {
@@ -104,16 +107,28 @@ void quantize_k_blocks(const float* x, ActK* out, size_t nb) {
   }
 }
 
-// Storage for the packed groups: 64-byte aligned, huge pages where the
-// kernel gives them (fewer TLB misses while decode streams the weights).
+// Storage for the packed groups: anonymous memory in 2 MiB huge pages where
+// the kernel gives them. Packing first-touches every page, and with 4 KiB
+// pages those faults cost more than the copy; decode also streams the
+// weights with fewer TLB misses.
 struct AlignedBytes {
   std::byte* p = nullptr;
-  size_t n = 0;
+  size_t n = 0, mapped = 0;
   explicit AlignedBytes(size_t bytes) : n(bytes) {
-    p = static_cast<std::byte*>(std::aligned_alloc(64, (bytes + 63) & ~size_t(63)));
-    if (!p) throw std::bad_alloc();
+    constexpr size_t kHuge = size_t(2) << 20;
+    mapped = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge + kHuge;
+    void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+    // Start on a 2 MiB boundary, trimming the slack on both sides.
+    const uintptr_t base = uintptr_t(m), start = (base + kHuge - 1) & ~(kHuge - 1);
+    const size_t len = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge;
+    if (start > base) munmap(m, start - base);
+    if (base + mapped > start + len) munmap(reinterpret_cast<void*>(start + len), base + mapped - start - len);
+    mapped = len;
+    p = reinterpret_cast<std::byte*>(start);
+    madvise(p, mapped, MADV_HUGEPAGE);
   }
-  ~AlignedBytes() { std::free(p); }
+  ~AlignedBytes() { munmap(p, mapped); }
   AlignedBytes(const AlignedBytes&) = delete;
   AlignedBytes& operator=(const AlignedBytes&) = delete;
 };
@@ -125,15 +140,16 @@ struct AlignedBytes {
 template <class L>
 class Packed final : public PackedMatrix {
  public:
-  Packed(const void* w, size_t n_out, size_t n_in)
+  Packed(const void* w, size_t n_out, size_t n_in, ThreadPool* pool)
       : n_out_(n_out), nb_(n_in / L::kBlock), groups_((n_out + kRows - 1) / kRows),
         group_bytes_((nb_ * (L::kQuant + L::kMeta) + 63) & ~size_t(63)),
         data_(groups_ * group_bytes_) {
     const size_t row = nb_ * sizeof(typename L::Block);
     const auto* src = static_cast<const std::byte*>(w);
-    typename L::Block zero{};
-    for (size_t g = 0; g < groups_; ++g)
-      for (size_t b = 0; b < nb_; ++b) {
+    const typename L::Block zero{};
+    auto pack_groups = [&](int64_t g0, int64_t g1) {
+      for (size_t g = size_t(g0); g < size_t(g1); ++g)
+        for (size_t b = 0; b < nb_; ++b) {
         const typename L::Block* rows[kRows];
         for (size_t r = 0; r < kRows; ++r) {
           const size_t o = g * kRows + r;  // rows past n_out are zero padding
@@ -141,7 +157,10 @@ class Packed final : public PackedMatrix {
         }
         std::byte* grp = data_.p + g * group_bytes_;
         L::pack_block(rows, grp + b * L::kQuant, grp + nb_ * L::kQuant + b * L::kMeta);
-      }
+        }
+    };
+    if (pool) pool->parallel_for(int64_t(groups_), pack_groups, 8);
+    else pack_groups(0, int64_t(groups_));
   }
   size_t row_group() const override { return kRows; }
   size_t act_bytes() const override { return nb_ * sizeof(typename L::Act); }
@@ -186,10 +205,13 @@ struct Q8_0Layout {
   static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
-    uint8_t* q = reinterpret_cast<uint8_t*>(dst);
-    for (int k = 0; k < 8; ++k)
-      for (size_t r = 0; r < kRows; ++r)
-        for (int i = 0; i < 4; ++i) q[64 * k + 4 * r + i] = uint8_t(rows[r]->qs[4 * k + i]) ^ 0x80;
+    for (size_t r = 0; r < kRows; ++r)
+      for (int k = 0; k < 8; ++k) {
+        uint32_t v;
+        std::memcpy(&v, rows[r]->qs + 4 * k, 4);
+        v ^= 0x80808080u;  // signed -> unsigned (+128)
+        std::memcpy(dst + 64 * k + 4 * r, &v, 4);
+      }
   }
   template <int J>
   static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
@@ -419,20 +441,21 @@ struct Q6_KLayout {
 };
 
 template <class L>
-std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in) {
+std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, ThreadPool* pool) {
   if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
-  return std::make_unique<Packed<L>>(w, n_out, n_in);
+  return std::make_unique<Packed<L>>(w, n_out, n_in, pool);
 }
 
 }  // namespace
 
-std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in) {
+std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in,
+                                          ThreadPool* pool) {
   if (!cpu_has_vnni() || std::getenv("TESSEL_NO_PACK")) return nullptr;
   switch (type) {
-    case TypeId::Q8_0: return make<Q8_0Layout>(w, n_out, n_in);
-    case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in);
-    case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in);
-    case TypeId::Q6_K: return make<Q6_KLayout>(w, n_out, n_in);
+    case TypeId::Q8_0: return make<Q8_0Layout>(w, n_out, n_in, pool);
+    case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in, pool);
+    case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in, pool);
+    case TypeId::Q6_K: return make<Q6_KLayout>(w, n_out, n_in, pool);
     default: return nullptr;
   }
 }
@@ -442,7 +465,9 @@ std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_o
 #else  // not x86-64: no packed kernels
 
 namespace tessel::ggml {
-std::unique_ptr<PackedMatrix> pack_matrix(TypeId, const void*, size_t, size_t) { return nullptr; }
+std::unique_ptr<PackedMatrix> pack_matrix(TypeId, const void*, size_t, size_t, ThreadPool*) {
+  return nullptr;
+}
 }  // namespace tessel::ggml
 
 #endif
