@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <xsimd/xsimd.hpp>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -141,33 +145,61 @@ void get_rows(const Matrix& w, std::span<const TokenId> ids, float* out) {
   }
 }
 
+// Elementwise kernels: xsimd batches where the arithmetic is the same per
+// element (so results equal the scalar loops), F16C + gathers for the GELU
+// table, and several double accumulators for the norms' sums.
+using fbatch = xsimd::batch<float>;
+constexpr int64_t kLanes = int64_t(fbatch::size);
+
+template <class Op>
+void map2(const float* a, const float* b, float* y, int64_t n, Op op) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    op(fbatch::load_unaligned(a + i), fbatch::load_unaligned(b + i)).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] = op(a[i], b[i]);
+}
+
 void add(const float* a, const float* b, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  map2(a, b, y, n, [](auto x, auto z) { return x + z; });
 }
 void mul(const float* a, const float* b, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
+  map2(a, b, y, n, [](auto x, auto z) { return x * z; });
 }
 void scale(float* y, int64_t n, float s) {
   for (int64_t i = 0; i < n; ++i) y[i] *= s;
 }
 void mul_row(float* y, const float* w, int64_t n_rows, int64_t n) {
-  for (int64_t r = 0; r < n_rows; ++r)
-    for (int64_t i = 0; i < n; ++i) y[r * n + i] *= w[i];
+  for (int64_t r = 0; r < n_rows; ++r) mul(y + r * n, w, y + r * n, n);
 }
 void add_row(float* y, const float* b, int64_t n_rows, int64_t n) {
-  for (int64_t r = 0; r < n_rows; ++r)
-    for (int64_t i = 0; i < n; ++i) y[r * n + i] += b[i];
+  for (int64_t r = 0; r < n_rows; ++r) add(y + r * n, b, y + r * n, n);
 }
+
+namespace {
+// sum of f(x[i]) in double, 8 independent accumulators (vectorised by the
+// compiler; ggml sums in one double, the difference is far below float).
+template <class F> double sum_double(const float* x, int64_t n, F f) {
+  double acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += double(f(x[i + k]));
+  double s = 0.0;
+  for (; i < n; ++i) s += double(f(x[i]));
+  for (double a : acc) s += a;
+  return s;
+}
+}  // namespace
 
 void rms_norm(const float* x, float* y, int64_t n_rows, int64_t n, float eps) {
   for (int64_t r = 0; r < n_rows; ++r) {
     const float* xr = x + r * n;
     float* yr = y + r * n;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += double(xr[i] * xr[i]);
+    const double sum = sum_double(xr, n, [](float v) { return v * v; });
     const float mean = float(sum / double(n));
     const float s = 1.0f / std::sqrt(mean + eps);
-    for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * s;
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) (fbatch::load_unaligned(xr + i) * s).store_unaligned(yr + i);
+    for (; i < n; ++i) yr[i] = xr[i] * s;
   }
 }
 
@@ -175,24 +207,34 @@ void layer_norm(const float* x, float* y, int64_t n_rows, int64_t n, float eps) 
   for (int64_t r = 0; r < n_rows; ++r) {
     const float* xr = x + r * n;
     float* yr = y + r * n;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += double(xr[i]);
-    const float mean = float(sum / double(n));
-    double sum2 = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = xr[i] - mean;
-      yr[i] = v;
-      sum2 += double(v * v);
-    }
-    const float var = float(sum2 / double(n));
+    const float mean = float(sum_double(xr, n, [](float v) { return v; }) / double(n));
+    for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - mean;
+    const float var = float(sum_double(yr, n, [](float v) { return v * v; }) / double(n));
     const float s = 1.0f / std::sqrt(var + eps);
     for (int64_t i = 0; i < n; ++i) yr[i] *= s;
   }
 }
 
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
+namespace {
+fbatch silu(fbatch v) { return v / (fbatch(1.0f) + xsimd::exp(-v)); }
+}  // namespace
+
+// One exp for every element, vector or scalar, so a value's SiLU does not
+// depend on where it sits in the batch (token-by-token equals batched).
+float silu(float x) {
+  alignas(64) float buf[kLanes] = {x};
+  silu(fbatch::load_aligned(buf)).store_aligned(buf);
+  return buf[0];
+}
 void silu(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = silu(x[i]);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) silu(fbatch::load_unaligned(x + i)).store_unaligned(y + i);
+  if (i < n) {
+    alignas(64) float buf[kLanes] = {};
+    std::copy(x + i, x + n, buf);
+    silu(fbatch::load_aligned(buf)).store_aligned(buf);
+    std::copy(buf, buf + (n - i), y + i);
+  }
 }
 
 float gelu_tanh_f32(float x) {
@@ -202,35 +244,54 @@ float gelu_tanh_f32(float x) {
 }
 
 namespace {
-// ggml_table_gelu_f16: GELU of every F16 value, stored as F16.
-const uint16_t* gelu_table() {
-  static const std::vector<uint16_t> table = [] {
-    std::vector<uint16_t> t(65536);
-    for (uint32_t i = 0; i < 65536; ++i) t[i] = fp32_to_fp16(gelu_tanh_f32(fp16_to_fp32(uint16_t(i))));
+// ggml_table_gelu_f16: GELU of every F16 value, rounded to F16; kept here as
+// the float value of that F16 so a vector gather reads it directly.
+const float* gelu_table() {
+  static const std::vector<float> table = [] {
+    std::vector<float> t(65536);
+    for (uint32_t i = 0; i < 65536; ++i)
+      t[i] = fp16_to_fp32(fp32_to_fp16(gelu_tanh_f32(fp16_to_fp32(uint16_t(i)))));
     return t;
   }();
   return table.data();
+}
+
+// y[i] = gelu(x[i]) * (up ? up[i] : 1), ggml's table path: |x| >= 10 bypasses it.
+void gelu_mul(const float* x, const float* up, float* y, int64_t n) {
+  const float* table = gelu_table();
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    const __m512i h = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m512 g = _mm512_i32gather_ps(h, table, 4);
+    g = _mm512_mask_mov_ps(g, _mm512_cmp_ps_mask(v, _mm512_set1_ps(10.0f), _CMP_GE_OQ), v);
+    g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_GT_OQ), g);
+    if (up) g = _mm512_mul_ps(g, _mm512_loadu_ps(up + i));
+    _mm512_storeu_ps(y + i, g);
+  }
+#endif
+  for (; i < n; ++i) {
+    const float g = gelu(x[i]);
+    y[i] = up ? g * up[i] : g;
+  }
 }
 }  // namespace
 
 float gelu(float x) {
   if (x <= -10.0f) return 0.0f;
   if (x >= 10.0f) return x;
-  return fp16_to_fp32(gelu_table()[fp32_to_fp16(x)]);
+  return gelu_table()[fp32_to_fp16(x)];
 }
-void gelu(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = gelu(x[i]);
-}
+void gelu(const float* x, float* y, int64_t n) { gelu_mul(x, nullptr, y, n); }
 void swiglu(const float* gate, const float* up, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = silu(gate[i]) * up[i];
-}
-void geglu(const float* gate, const float* up, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    if (g <= -10.0f) y[i] = 0.0f;
-    else if (g >= 10.0f) y[i] = g * up[i];
-    else y[i] = fp16_to_fp32(gelu_table()[fp32_to_fp16(g)]) * up[i];
+  for (int64_t i = 0; i < n; i += 256) {  // y may alias gate or up
+    const int64_t m = std::min<int64_t>(256, n - i);
+    alignas(64) float g[256];
+    silu(gate + i, g, m);
+    mul(g, up + i, y + i, m);
   }
 }
+void geglu(const float* gate, const float* up, float* y, int64_t n) { gelu_mul(gate, up, y, n); }
 
 }  // namespace tessel::kernels
