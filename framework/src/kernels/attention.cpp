@@ -1,5 +1,7 @@
-// RoPE, masks, softmax and attention (ggml numerics, flash attention off).
+// RoPE, masks, softmax and attention (ggml numerics, with and without flash
+// attention). The vector kernels live in attention_simd.cpp.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -7,6 +9,7 @@
 #include "tessel/error.hpp"
 #include "tessel/half.hpp"
 #include "tessel/kernels.hpp"
+#include "kernels/attention_simd.hpp"
 
 namespace tessel::kernels {
 
@@ -44,78 +47,148 @@ void rope_cache(float pos, const RopeParams& p, float theta_scale, const float c
   }
 }
 
-// F16 -> F32 for every half value: attention converts a lot of them.
-const float* f16_table() {
-  static const std::vector<float> table = [] {
-    std::vector<float> t(65536);
-    for (uint32_t i = 0; i < 65536; ++i) t[i] = fp16_to_fp32(uint16_t(i));
-    return t;
-  }();
-  return table.data();
+// ------------------------------------------------------------- attention --
+// Work is split into tiles: one KV head g, a block of query tokens and some
+// of g's query heads. Every query of a tile reads the same K and V rows, so
+// the tile converts them to float once (K transposed, so K·Q runs over
+// vectors of cells), and the micro-kernels handle attn::kMaxQueries queries
+// per pass. Cells outside a row's visible range [lo, hi) are skipped: the
+// mask is -inf there, so they would only add exact zeros.
+
+struct VisibleRange {
+  int64_t lo = 0, hi = 0;  // empty when lo >= hi
+};
+
+struct AttnJob {
+  const float* q;
+  int64_t n_tokens;
+  const KvView& kv;
+  const float* mask;
+  const AttnParams& p;
+  float* out;
+  const AttnDebug* debug;  // null unless a copy is wanted (non-flash only)
+  std::vector<VisibleRange> ranges;  // per token
+  bool f16;
+  int64_t group;  // query heads per KV head
+};
+
+// Per token, the cells outside of which the mask row is -inf. Full rows
+// when there is no mask or AttnDebug wants every cell's K·Q.
+void find_visible_ranges(AttnJob& job, bool full_rows) {
+  const int64_t n_kv = job.kv.n_kv;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  job.ranges.assign(size_t(job.n_tokens), VisibleRange{0, n_kv});
+  if (!job.mask || full_rows) return;
+  for (int64_t t = 0; t < job.n_tokens; ++t) {
+    const float* m = job.mask + t * n_kv;
+    int64_t lo = 0, hi = n_kv;
+    while (lo < hi && m[lo] == ninf) ++lo;
+    while (hi > lo && m[hi - 1] == ninf) --hi;
+    job.ranges[size_t(t)] = {lo, hi};
+  }
 }
 
-// ggml_flash_attn_ext's per-row loop: K·Q with Q in the cache type, running
-// max M and sum S, and the V accumulator kept in F16 for an F16 cache (every
-// rescale and multiply-add rounds to F16), divided by S at the end.
-void flash_attention(ThreadPool& pool, const float* q, int64_t n_tokens, const KvView& kv,
-                     const float* mask, const AttnParams& p, float* out) {
-  const int64_t hd = p.head_dim, n_kv = kv.n_kv, group = p.n_head / p.n_head_kv;
-  const bool f16 = kv.type == TypeId::F16;
-  const float* h2f = f16_table();
-  const float scale = p.softcap > 0.0f ? p.scale / p.softcap : p.scale;
-  pool.parallel_for(p.n_head * n_tokens, [&](int64_t b, int64_t e) {
-    thread_local std::vector<float> qf, acc;
-    thread_local std::vector<uint16_t> acc16;
-    qf.resize(size_t(hd));
-    acc.resize(size_t(hd));
-    acc16.resize(size_t(hd));
-    for (int64_t task = b; task < e; ++task) {
-      const int64_t h = task / n_tokens, t = task % n_tokens, g = h / group;
-      const float* qr = q + (t * p.n_head + h) * hd;
-      for (int64_t d = 0; d < hd; ++d) qf[d] = f16 ? h2f[fp32_to_fp16(qr[d])] : qr[d];
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      std::fill(acc16.begin(), acc16.end(), uint16_t(0));
-      float S = 0.0f, M = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < n_kv; ++j) {
-        const float mv = mask ? mask[t * n_kv + j] : 0.0f;
-        if (mv == -std::numeric_limits<float>::infinity()) continue;
-        float s = 0.0f;
-        if (f16) {
-          const uint16_t* kr = static_cast<const uint16_t*>(kv.k) + j * kv.k_stride + g * hd;
-          for (int64_t d = 0; d < hd; ++d) s += h2f[kr[d]] * qf[d];
-        } else {
-          const float* kr = static_cast<const float*>(kv.k) + j * kv.k_stride + g * hd;
-          for (int64_t d = 0; d < hd; ++d) s += kr[d] * qf[d];
-        }
-        s *= scale;
-        if (p.softcap > 0.0f) s = p.softcap * std::tanh(s);
-        s += mv;
-        float ms = 1.0f, vs = 1.0f;
-        if (s > M) {
-          ms = std::exp(M - s);
-          M = s;
-          if (f16) for (auto& a : acc16) a = fp32_to_fp16(h2f[a] * ms);
-          else for (auto& a : acc) a *= ms;
-        } else {
-          vs = std::exp(s - M);
-        }
-        if (f16) {
-          const uint16_t* vr = static_cast<const uint16_t*>(kv.v) + j * kv.v_stride + g * hd;
-          for (int64_t d = 0; d < hd; ++d) acc16[d] = fp32_to_fp16(h2f[acc16[d]] + h2f[vr[d]] * vs);
-        } else {
-          const float* vr = static_cast<const float*>(kv.v) + j * kv.v_stride + g * hd;
-          for (int64_t d = 0; d < hd; ++d) acc[d] += vr[d] * vs;
-        }
-        S = S * ms + vs;
-      }
-      if (f16) for (int64_t d = 0; d < hd; ++d) acc[d] = h2f[acc16[d]];
-      const float inv = S == 0.0f ? 0.0f : 1.0f / S;
-      float* o = out + (t * p.n_head + h) * hd;
-      for (int64_t d = 0; d < hd; ++d) o[d] = acc[d] * inv;
+// Per-thread tile buffers, kept between calls so decode steps don't allocate.
+// They only grow: resize() to a larger size would zero-fill every time the
+// tile's size changes.
+void reserve(attn::FloatBuf& b, int64_t n) {
+  if (b.size() < size_t(n)) b.resize(size_t(n));
+}
+
+struct TileBuffers {
+  attn::FloatBuf kt;    // K rows of the tile, transposed: [head_dim][ld]
+  attn::FloatBuf v;     // V rows of an F16 cache as float: [cells][head_dim]
+  attn::FloatBuf s;     // scores / probabilities: [kMaxQueries][ld]
+  attn::FloatBuf q;     // the queries of one pass: [kMaxQueries][head_dim]
+  attn::FloatBuf work;  // flash_row's rows
+};
+
+void run_tile(const AttnJob& job, int64_t g, int64_t t0, int64_t t1, int64_t h0, int64_t h1) {
+  thread_local TileBuffers buf;
+  const AttnParams& p = job.p;
+  const KvView& kv = job.kv;
+  const int64_t hd = p.head_dim, n_kv = kv.n_kv;
+  const int64_t n_heads = h1 - h0, n_queries = (t1 - t0) * n_heads;
+  int64_t L = n_kv, R = 0;  // the cells any query of the tile sees
+  for (int64_t t = t0; t < t1; ++t) {
+    const VisibleRange r = job.ranges[size_t(t)];
+    if (r.lo < r.hi) L = std::min(L, r.lo), R = std::max(R, r.hi);
+  }
+  const int64_t n_cells = std::max<int64_t>(R - L, 0);
+  const int64_t ld = attn::round_up(n_cells, attn::kLanes);
+  const float* v_rows = nullptr;
+  int64_t v_stride = 0;
+  if (n_cells > 0) {
+    reserve(buf.kt, hd * ld);
+    const size_t k_off = size_t(L * kv.k_stride + g * hd), v_off = size_t(L * kv.v_stride + g * hd);
+    const void* k_rows = job.f16 ? static_cast<const void*>(static_cast<const uint16_t*>(kv.k) + k_off)
+                                 : static_cast<const void*>(static_cast<const float*>(kv.k) + k_off);
+    attn::transpose_rows(k_rows, job.f16, kv.k_stride, n_cells, hd, buf.kt.data(), ld);
+    if (job.f16) {
+      reserve(buf.v, n_cells * hd);
+      const auto* V = static_cast<const uint16_t*>(kv.v) + v_off;
+      for (int64_t c = 0; c < n_cells; ++c) attn::f16_to_f32(V + c * kv.v_stride, buf.v.data() + c * hd, hd);
+      v_rows = buf.v.data();
+      v_stride = hd;
+    } else {
+      v_rows = static_cast<const float*>(kv.v) + v_off;
+      v_stride = kv.v_stride;
     }
-  });
+    reserve(buf.s, attn::kMaxQueries * ld);
+    reserve(buf.q, attn::kMaxQueries * hd);
+  }
+  // Queries in token-major order: with GQA the passes take heads of one
+  // token, which share their visible range.
+  for (int64_t i0 = 0; i0 < n_queries; i0 += attn::kMaxQueries) {
+    const int nq = int(std::min<int64_t>(attn::kMaxQueries, n_queries - i0));
+    int64_t tq[attn::kMaxQueries], hq[attn::kMaxQueries];
+    float* outs[attn::kMaxQueries];
+    int64_t a = n_kv, b = 0;  // the pass's cells: the union of its rows' ranges
+    for (int k = 0; k < nq; ++k) {
+      tq[k] = t0 + (i0 + k) / n_heads;
+      hq[k] = g * job.group + h0 + (i0 + k) % n_heads;
+      outs[k] = job.out + (tq[k] * p.n_head + hq[k]) * hd;
+      const VisibleRange r = job.ranges[size_t(tq[k])];
+      if (r.lo < r.hi) a = std::min(a, r.lo), b = std::max(b, r.hi);
+    }
+    if (a >= b) {  // every cell masked: ggml's zeros
+      for (int k = 0; k < nq; ++k) std::fill(outs[k], outs[k] + hd, 0.0f);
+      continue;
+    }
+    // K·Q: ggml converts Q to the cache type before the F16 dot.
+    for (int k = 0; k < nq; ++k) {
+      float* qr = buf.q.data() + k * hd;
+      const float* src = job.q + (tq[k] * p.n_head + hq[k]) * hd;
+      std::copy(src, src + hd, qr);
+      if (job.f16) attn::round_to_f16(qr, hd);
+    }
+    const int64_t c0 = a - L, c1 = b - L;
+    attn::dot_columns(buf.q.data(), nq, hd, buf.kt.data(), ld, c0 / attn::kLanes * attn::kLanes, c1,
+                      buf.s.data());
+    for (int k = 0; k < nq; ++k) {
+      float* s = buf.s.data() + k * ld + c0;
+      const float* m = job.mask ? job.mask + tq[k] * n_kv + a : nullptr;
+      if (p.flash) {
+        attn::flash_row(s, m, b - a, p.scale, p.softcap, v_rows + c0 * v_stride, v_stride, hd, job.f16,
+                        outs[k], buf.work);
+        continue;
+      }
+      const size_t dbg_row = size_t((hq[k] * job.n_tokens + tq[k]) * n_kv + a);
+      if (job.debug && job.debug->kq) std::copy(s, s + (b - a), job.debug->kq + dbg_row);
+      if (p.softcap > 0.0f)
+        for (int64_t j = 0; j < b - a; ++j) s[j] = std::tanh(s[j] / p.softcap) * p.softcap;
+      // V·P: the probabilities are rounded to F16 for an F16 cache (after
+      // the debug copy, which holds them unrounded as ggml's kq_soft_max).
+      const bool copy_probs = job.debug && job.debug->kq_soft_max;
+      attn::soft_max_row(s, b - a, m, p.scale, job.f16 && !copy_probs);
+      if (copy_probs) {
+        std::copy(s, s + (b - a), job.debug->kq_soft_max + dbg_row);
+        if (job.f16) attn::round_to_f16(s, b - a);
+      }
+    }
+    if (!p.flash) attn::weighted_rows(buf.s.data(), ld, nq, v_rows, v_stride, c0, c1, hd, outs);
+  }
 }
-
 }  // namespace
 
 void rope(float* x, int64_t n_tokens, int64_t n_head, int64_t head_dim, const int32_t* pos,
@@ -172,92 +245,45 @@ void build_mask(std::span<const int32_t> cell_pos, std::span<const int32_t> cell
 }
 
 void soft_max(float* x, int64_t n, const float* mask, float scale) {
-  float max = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = x[i] * scale + (mask ? mask[i] : 0.0f);
-    max = std::max(max, x[i]);
-  }
-  if (max == -std::numeric_limits<float>::infinity()) {
-    std::fill(x, x + n, 0.0f);
-    return;
-  }
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += double(x[i]);
-  }
-  const float inv = float(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+  attn::soft_max_row(x, n, mask, scale);
 }
 
 void attention(ThreadPool& pool, const float* q, int64_t n_tokens, const KvView& kv,
                const float* mask, const AttnParams& p, float* out, Scratch& scratch,
                const AttnDebug* debug) {
-  (void)scratch;
-  const int64_t hd = p.head_dim, n_kv = kv.n_kv;
+  (void)scratch;  // tiles keep per-thread buffers instead
   if (p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0)
     throw Error("attention: " + std::to_string(p.n_head) + " heads can't share " +
                 std::to_string(p.n_head_kv) + " KV heads");
   if (kv.type != TypeId::F16 && kv.type != TypeId::F32)
     throw Error("attention: KV type " + type_name(kv.type) + " is not supported (F16 or F32)");
-  const bool f16 = kv.type == TypeId::F16;
-  const int64_t group = p.n_head / p.n_head_kv;
-  const float* h2f = f16_table();
-  if (p.flash) {
-    flash_attention(pool, q, n_tokens, kv, mask, p, out);
-    return;
-  }
-  pool.parallel_for(p.n_head * n_tokens, [&](int64_t b, int64_t e) {
-    // Per-thread rows, kept between calls so decode steps don't allocate.
-    thread_local std::vector<float> s, acc, qf;
-    thread_local std::vector<uint16_t> q16;
-    s.resize(size_t(n_kv));
-    acc.resize(size_t(hd));
-    qf.resize(size_t(hd));
-    q16.resize(size_t(hd));
-    for (int64_t task = b; task < e; ++task) {
-      const int64_t h = task / n_tokens, t = task % n_tokens, g = h / group;
-      const float* qr = q + (t * p.n_head + h) * hd;
-      // K·Q: ggml converts Q to the cache type before the F16 dot.
-      if (f16) {
-        for (int64_t d = 0; d < hd; ++d) qf[d] = h2f[fp32_to_fp16(qr[d])];
-        const auto* K = static_cast<const uint16_t*>(kv.k);
-        for (int64_t j = 0; j < n_kv; ++j) {
-          const uint16_t* kr = K + j * kv.k_stride + g * hd;
-          float sum = 0.0f;
-          for (int64_t d = 0; d < hd; ++d) sum += h2f[kr[d]] * qf[d];
-          s[j] = sum;
-        }
-      } else {
-        const auto* K = static_cast<const float*>(kv.k);
-        for (int64_t j = 0; j < n_kv; ++j) {
-          const float* kr = K + j * kv.k_stride + g * hd;
-          float sum = 0.0f;
-          for (int64_t d = 0; d < hd; ++d) sum += kr[d] * qr[d];
-          s[j] = sum;
-        }
-      }
-      if (debug && debug->kq) std::copy(s.begin(), s.end(), debug->kq + (h * n_tokens + t) * n_kv);
-      if (p.softcap > 0.0f)
-        for (int64_t j = 0; j < n_kv; ++j) s[j] = std::tanh(s[j] / p.softcap) * p.softcap;
-      soft_max(s.data(), n_kv, mask ? mask + t * n_kv : nullptr, p.scale);
-      if (debug && debug->kq_soft_max)
-        std::copy(s.begin(), s.end(), debug->kq_soft_max + (h * n_tokens + t) * n_kv);
-      // V·P: the probabilities are rounded to F16 for an F16 cache.
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t j = 0; j < n_kv; ++j) {
-        if (s[j] == 0.0f) continue;  // masked: adds exactly nothing
-        if (f16) {
-          const float pj = h2f[fp32_to_fp16(s[j])];
-          const uint16_t* vr = static_cast<const uint16_t*>(kv.v) + j * kv.v_stride + g * hd;
-          for (int64_t d = 0; d < hd; ++d) acc[d] += h2f[vr[d]] * pj;
-        } else {
-          const float pj = s[j];
-          const float* vr = static_cast<const float*>(kv.v) + j * kv.v_stride + g * hd;
-          for (int64_t d = 0; d < hd; ++d) acc[d] += vr[d] * pj;
-        }
-      }
-      std::copy(acc.begin(), acc.end(), out + (t * p.n_head + h) * hd);
+  if (n_tokens <= 0 || p.n_head <= 0 || p.head_dim <= 0) return;
+  const bool want_debug = !p.flash && debug && (debug->kq || debug->kq_soft_max);
+  AttnJob job{q, n_tokens, kv, mask, p, out, want_debug ? debug : nullptr, {},
+              kv.type == TypeId::F16, p.n_head / p.n_head_kv};
+  find_visible_ranges(job, want_debug);
+
+  // Tiles: about 256 queries per token block (one token for decode), and
+  // while there are fewer tiles than 2 per thread the heads of a group are
+  // split too, so decode keeps every thread busy.
+  const int64_t threads = pool.size();
+  const int64_t block = std::max<int64_t>(1, 256 / job.group);
+  const int64_t n_blocks = (n_tokens + block - 1) / block;
+  int64_t heads_per_tile = job.group;
+  while (p.n_head_kv * n_blocks * ((job.group + heads_per_tile - 1) / heads_per_tile) < 2 * threads &&
+         heads_per_tile > 1)
+    heads_per_tile = (heads_per_tile + 1) / 2;
+  const int64_t head_splits = (job.group + heads_per_tile - 1) / heads_per_tile;
+  const int64_t per_block = p.n_head_kv * head_splits, n_tiles = n_blocks * per_block;
+  // Threads take tiles in turn, the last token blocks first: with a causal
+  // mask they see the most cells, so the cheap ones fill in at the end.
+  std::atomic<int64_t> next{0};
+  pool.parallel_for(std::min(threads, n_tiles), [&](int64_t, int64_t) {
+    for (int64_t i; (i = next.fetch_add(1)) < n_tiles;) {
+      const int64_t blk = n_blocks - 1 - i / per_block, g = i % per_block / head_splits;
+      const int64_t h0 = i % head_splits * heads_per_tile;
+      run_tile(job, g, blk * block, std::min(n_tokens, (blk + 1) * block), h0,
+               std::min(job.group, h0 + heads_per_tile));
     }
   });
 }
