@@ -33,6 +33,8 @@ static_assert(kLanes == 8, "xsimd picks its AVX batch when the build has AVX");
 // Vectors per V·P chunk: the accumulators of kMaxQueries queries times this
 // many vectors must stay in registers (32 with AVX-512, 16 with AVX2).
 constexpr int kMaxVectors = kLanes >= 16 ? 4 : 2;
+// Column vectors per K·Q pass, for the same reason.
+constexpr int kDotColumns = kLanes >= 16 ? 4 : 2;
 
 // The first n < kLanes floats of p, the other lanes `fill`.
 batch load_partial(const float* p, int64_t n, float fill) {
@@ -159,36 +161,33 @@ __m512 load_row16(const void* row, bool f16, int64_t d0, int64_t nd) {
 }
 #endif
 
+// K·Q for NC column vectors from column c, NQ queries: every K load feeds NQ
+// multiply-adds, every Q broadcast NC.
+template <int NQ, int NC>
+void dot_block(const float* q_rows, int64_t hd, const float* kt, int64_t ld, int64_t c, float* s) {
+  batch acc[NQ][NC];
+  for (auto& a : acc)
+    for (auto& x : a) x = batch(0.0f);
+  for (int64_t d = 0; d < hd; ++d) {
+    batch k[NC];
+    for (int i = 0; i < NC; ++i) k[i] = batch::load_aligned(kt + d * ld + c + i * kLanes);
+    for (int q = 0; q < NQ; ++q) {
+      const batch qd(q_rows[q * hd + d]);
+      for (int i = 0; i < NC; ++i) acc[q][i] = xsimd::fma(qd, k[i], acc[q][i]);
+    }
+  }
+  for (int q = 0; q < NQ; ++q)
+    for (int i = 0; i < NC; ++i) acc[q][i].store_aligned(s + q * ld + c + i * kLanes);
+}
+
 template <int NQ>
 void dot_columns_n(const float* q_rows, int64_t hd, const float* kt, int64_t ld, int64_t c0,
                    int64_t c1, float* s) {
+  const int64_t c_end = round_up(c1, kLanes);
   int64_t c = c0;
-  for (; c1 - c > kLanes; c += 2 * kLanes) {  // two column vectors: c1 rounds up past c + kLanes
-    batch acc[NQ][2];
-    for (auto& a : acc) a[0] = a[1] = batch(0.0f);
-    for (int64_t d = 0; d < hd; ++d) {
-      const batch k0 = batch::load_aligned(kt + d * ld + c);
-      const batch k1 = batch::load_aligned(kt + d * ld + c + kLanes);
-      for (int q = 0; q < NQ; ++q) {
-        const batch qd(q_rows[q * hd + d]);
-        acc[q][0] = xsimd::fma(qd, k0, acc[q][0]);
-        acc[q][1] = xsimd::fma(qd, k1, acc[q][1]);
-      }
-    }
-    for (int q = 0; q < NQ; ++q) {
-      acc[q][0].store_aligned(s + q * ld + c);
-      acc[q][1].store_aligned(s + q * ld + c + kLanes);
-    }
-  }
-  if (c < c1) {
-    batch acc[NQ];
-    for (auto& a : acc) a = batch(0.0f);
-    for (int64_t d = 0; d < hd; ++d) {
-      const batch k0 = batch::load_aligned(kt + d * ld + c);
-      for (int q = 0; q < NQ; ++q) acc[q] = xsimd::fma(batch(q_rows[q * hd + d]), k0, acc[q]);
-    }
-    for (int q = 0; q < NQ; ++q) acc[q].store_aligned(s + q * ld + c);
-  }
+  for (; c + kDotColumns * kLanes <= c_end; c += kDotColumns * kLanes)
+    dot_block<NQ, kDotColumns>(q_rows, hd, kt, ld, c, s);
+  for (; c < c_end; c += kLanes) dot_block<NQ, 1>(q_rows, hd, kt, ld, c, s);
 }
 
 // V·P for dims [d0, d0 + NV * kLanes) of NQ queries.
