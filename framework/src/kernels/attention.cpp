@@ -67,7 +67,7 @@ struct AttnJob {
   const AttnParams& p;
   float* out;
   const AttnDebug* debug;  // null unless a copy is wanted (non-flash only)
-  std::vector<VisibleRange> ranges;  // per token
+  std::vector<VisibleRange>& ranges;  // per token
   bool f16;
   int64_t group;  // query heads per KV head
 };
@@ -259,7 +259,8 @@ void attention(ThreadPool& pool, const float* q, int64_t n_tokens, const KvView&
     throw Error("attention: KV type " + type_name(kv.type) + " is not supported (F16 or F32)");
   if (n_tokens <= 0 || p.n_head <= 0 || p.head_dim <= 0) return;
   const bool want_debug = !p.flash && debug && (debug->kq || debug->kq_soft_max);
-  AttnJob job{q, n_tokens, kv, mask, p, out, want_debug ? debug : nullptr, {},
+  thread_local std::vector<VisibleRange> ranges;  // reused: decode steps don't allocate
+  AttnJob job{q, n_tokens, kv, mask, p, out, want_debug ? debug : nullptr, ranges,
               kv.type == TypeId::F16, p.n_head / p.n_head_kv};
   find_visible_ranges(job, want_debug);
 
