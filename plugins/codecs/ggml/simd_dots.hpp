@@ -18,7 +18,9 @@
 namespace tessel::ggml {
 
 // out[r] = dot(w_row, act + r * act_stride) for r < n_act (n_act <= kMaxRows
-// per call; any n_act works, larger counts are done in tiles).
+// per call; any n_act works, larger counts are done in tiles). Bit for bit:
+// a row's result never depends on n_act, so one token at a time and a batch
+// give identical results.
 using DotRowsFn = void (*)(const void* w_row, const void* act, size_t act_stride, size_t n_act,
                            size_t n, float* out, size_t out_stride);
 inline constexpr size_t kMaxRows = 4;

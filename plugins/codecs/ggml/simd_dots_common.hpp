@@ -60,9 +60,21 @@ inline float bf16(uint16_t h) {
 inline __m256 fmadd(__m256i isum, float scale, __m256 acc) {
   return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(scale), acc);
 }
-// A 256-bit vector whose low 4 int32 lanes are `lo` and high 4 are `hi`:
-// the scales of two 16-element groups that one 32-byte product covers.
-inline __m256i pair_scale(int lo, int hi) { return _mm256_set_m128i(_mm_set1_epi32(hi), _mm_set1_epi32(lo)); }
+// 16 int8 group scales (groups of 16 elements) -> 8 vectors of int32 for the
+// 8 products of 32 bytes: lanes 0-3 hold scale 2c, lanes 4-7 scale 2c+1.
+inline void pair_scales(__m128i sc8, __m256i out[8]) {
+  const __m256i lo = _mm256_cvtepi8_epi32(sc8), hi = _mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8));
+  for (int c = 0; c < 8; ++c) {
+    const int k = 2 * (c % 4);
+    const __m256i idx = _mm256_setr_epi32(k, k, k, k, k + 1, k + 1, k + 1, k + 1);
+    out[c] = _mm256_permutevar8x32_epi32(c < 4 ? lo : hi, idx);
+  }
+}
+// 8 unsigned byte scales (groups of 32) -> 8 vectors of that scale as int32.
+inline void broadcast_scales(uint64_t sc8, __m256i out[8]) {
+  const __m256i s = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(sc8)));
+  for (int c = 0; c < 8; ++c) out[c] = _mm256_permutevar8x32_epi32(s, _mm256_set1_epi32(c));
+}
 
 template <class B> const B& row_block(const void* a, size_t stride, int r, size_t i) {
   return reinterpret_cast<const B*>(static_cast<const std::byte*>(a) + size_t(r) * stride)[i];
@@ -88,24 +100,36 @@ inline __m256i fifth_bits(const uint8_t* qh) {
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
-// Scale/min pair j of the 12-byte 6-bit table of Q4_K / Q5_K (as
-// blocks.hpp's scale_min_k4).
-inline void scale_min(int j, const uint8_t* q, int& d, int& m) {
-  if (j < 4) {
-    d = q[j] & 63;
-    m = q[j + 4] & 63;
-  } else {
-    d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
+// The 6-bit scales and mins of Q4_K / Q5_K (as blocks.hpp's scale_min_k4),
+// 8 bytes each (byte j = group j), from the 12-byte table as three words:
+// groups 0-3 keep their low 6 bits in bytes 0-3 (scales) and 4-7 (mins);
+// groups 4-7 have their low 4 bits in the nibbles of bytes 8-11 and their
+// top 2 bits in the top bits of bytes 0-3 (scales) and 4-7 (mins).
+inline void scales_mins_k4(const uint8_t* q, uint64_t& scales, uint64_t& mins) {
+  uint32_t w0, w1, w2;
+  std::memcpy(&w0, q, 4);
+  std::memcpy(&w1, q + 4, 4);
+  std::memcpy(&w2, q + 8, 4);
+  const uint32_t low6 = 0x3F3F3F3Fu, nib = 0x0F0F0F0Fu, top2 = 0x03030303u;
+  const uint32_t sc_hi = (w2 & nib) | (((w0 >> 6) & top2) << 4);
+  const uint32_t m_hi = ((w2 >> 4) & nib) | (((w1 >> 6) & top2) << 4);
+  scales = uint64_t(w0 & low6) | uint64_t(sc_hi) << 32;
+  mins = uint64_t(w1 & low6) | uint64_t(m_hi) << 32;
 }
-// The 16 signed 6-bit scales of Q3_K (as blocks.hpp's unpack_q3_scales).
-inline void q3_scales(const uint8_t* s, int8_t out[16]) {
-  for (int j = 0; j < 16; ++j) {
-    const int lo = j < 8 ? (s[j] & 0xF) : (s[j - 8] >> 4);
-    const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-    out[j] = int8_t((lo | (hi << 4)) - 32);
-  }
+// The 16 signed 6-bit scales of Q3_K (as blocks.hpp's unpack_q3_scales):
+// low nibbles of bytes 0-7 are groups 0-7, their high nibbles groups 8-15;
+// bits 2k..2k+1 of byte 8 + j%4 are the top bits of group j = 4k + j%4.
+inline __m128i q3_scales(const uint8_t* s) {
+  uint64_t nibbles;
+  uint32_t top;
+  std::memcpy(&nibbles, s, 8);
+  std::memcpy(&top, s + 8, 4);
+  const uint64_t nib = 0x0F0F0F0F0F0F0F0Full;
+  const __m128i lo = _mm_set_epi64x(int64_t((nibbles >> 4) & nib), int64_t(nibbles & nib));
+  // 32-bit lane k = top >> 2k: byte j%4 of lane k holds group 4k + j%4's bits
+  const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(int(top)), _mm_setr_epi32(0, 2, 4, 6)),
+                                   _mm_set1_epi8(3));
+  return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
 }
 
 // dot_rows for a kernel K with K::run<R> for R = 1..4.

@@ -1,7 +1,7 @@
 #pragma once
 // F32, F16 and BF16 dots with xsimd batches of the file's ISA (8 floats for
-// AVX2 + FMA, 16 for AVX-512): products fused into two accumulators per
-// row, summed across lanes at the end. Only the half / bfloat16 to float
+// AVX2 + FMA, 16 for AVX-512): products fused into several accumulators
+// per row, summed across lanes at the end. Only the half / bfloat16 to float
 // loads are intrinsics (xsimd 8.1 has no such conversions); both are exact.
 // See simd_dots_common.hpp for the linkage rules.
 #include <xsimd/xsimd.hpp>
@@ -51,24 +51,29 @@ template <class A, FloatKind K> struct FloatK {
   static void run(const void* w, const void* a, size_t stride, size_t n, float* out, size_t os) {
     using B = xsimd::batch<float, A>;
     constexpr size_t L = B::size;
+    // U accumulators per row, the same U for every R: a row's sum must not
+    // depend on how many rows share the call (decode uses dot, prompts
+    // dot_rows, and both must give identical logits).
+    constexpr int U = 2;
     const std::byte* ab = static_cast<const std::byte*>(a);
-    // two accumulators per row hide the FMA latency when R is small
-    B acc0[R], acc1[R];
-    for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = B(0.f);
+    B acc[R][U];
+    for (int r = 0; r < R; ++r)
+      for (int u = 0; u < U; ++u) acc[r][u] = B(0.f);
     size_t i = 0;
-    for (; i + 2 * L <= n; i += 2 * L) {
-      const B x0 = load_floats<A, K>(w, i), x1 = load_floats<A, K>(w, i + L);
-      for (int r = 0; r < R; ++r) {
-        acc0[r] = xsimd::fma(x0, load_floats<A, K>(ab + r * stride, i), acc0[r]);
-        acc1[r] = xsimd::fma(x1, load_floats<A, K>(ab + r * stride, i + L), acc1[r]);
-      }
+    for (; i + U * L <= n; i += U * L) {
+      B x[U];
+      for (int u = 0; u < U; ++u) x[u] = load_floats<A, K>(w, i + u * L);
+      for (int r = 0; r < R; ++r)
+        for (int u = 0; u < U; ++u)
+          acc[r][u] = xsimd::fma(x[u], load_floats<A, K>(ab + r * stride, i + u * L), acc[r][u]);
     }
     for (; i + L <= n; i += L) {
-      const B x0 = load_floats<A, K>(w, i);
-      for (int r = 0; r < R; ++r) acc0[r] = xsimd::fma(x0, load_floats<A, K>(ab + r * stride, i), acc0[r]);
+      const B x = load_floats<A, K>(w, i);
+      for (int r = 0; r < R; ++r) acc[r][0] = xsimd::fma(x, load_floats<A, K>(ab + r * stride, i), acc[r][0]);
     }
     for (int r = 0; r < R; ++r) {
-      float s = xsimd::hadd(acc0[r] + acc1[r]);
+      for (int u = 1; u < U; ++u) acc[r][0] += acc[r][u];
+      float s = xsimd::hadd(acc[r][0]);
       for (size_t j = i; j < n; ++j) s += load_float<K>(w, j) * load_float<K>(ab + r * stride, j);
       out[r * os] = s;
     }

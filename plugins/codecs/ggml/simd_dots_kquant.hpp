@@ -53,9 +53,9 @@ template <class M> struct Q2_KK {
     for (size_t i = 0; i < n / QK_K; ++i) {
       __m256i q[8], scv[8];
       unpack_2bit(x[i].qs, q);
-      const uint8_t* s = x[i].scales;
-      for (int c = 0; c < 8; ++c) scv[c] = pair_scale(s[2 * c] & 0xF, s[2 * c + 1] & 0xF);
-      const __m256i mins16 = _mm256_srli_epi16(_mm256_cvtepu8_epi16(load128(s)), 4);
+      const __m128i s = load128(x[i].scales);  // low nibble: scale, high: min
+      pair_scales(_mm_and_si128(s, _mm_set1_epi8(0x0F)), scv);
+      const __m256i mins16 = _mm256_srli_epi16(_mm256_cvtepu8_epi16(s), 4);
       const float d = half(x[i].d), dmin = half(x[i].dmin);
       for (int r = 0; r < R; ++r) {
         const BlockQ8_K& y = row_block<BlockQ8_K>(a, stride, r, i);
@@ -80,10 +80,9 @@ template <class M> struct Q3_KK {
       unpack_2bit(x[i].qs, q);
       const __m256i hm = load(x[i].hmask);  // bit c of hmask[l]: element 32c + l
       for (int c = 0; c < 8; ++c) q[c] = _mm256_or_si256(q[c], bit_plane(hm, c, 2));
-      int8_t sc[16];
-      q3_scales(x[i].scales, sc);
-      for (int c = 0; c < 8; ++c) scv[c] = pair_scale(sc[2 * c], sc[2 * c + 1]);
-      const __m256i sc16 = _mm256_cvtepi8_epi16(load128(sc));
+      const __m128i sc = q3_scales(x[i].scales);
+      pair_scales(sc, scv);
+      const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
       const float d = half(x[i].d);
       for (int r = 0; r < R; ++r) {
         const BlockQ8_K& y = row_block<BlockQ8_K>(a, stride, r, i);
@@ -106,13 +105,12 @@ void qk_rows(const void* w, const void* a, size_t stride, size_t n, float* out, 
   for (size_t i = 0; i < n / QK_K; ++i) {
     __m256i q[8], scv[8];
     unpack(x[i], q);
-    int sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) scale_min(j, x[i].scales, sc[j], mn[j]);
-    for (int j = 0; j < 8; ++j) scv[j] = _mm256_set1_epi32(sc[j]);
-    const __m256i mins16 = _mm256_setr_epi16(short(mn[0]), short(mn[0]), short(mn[1]), short(mn[1]),
-                                             short(mn[2]), short(mn[2]), short(mn[3]), short(mn[3]),
-                                             short(mn[4]), short(mn[4]), short(mn[5]), short(mn[5]),
-                                             short(mn[6]), short(mn[6]), short(mn[7]), short(mn[7]));
+    uint64_t sc, mn;
+    scales_mins_k4(x[i].scales, sc, mn);
+    broadcast_scales(sc, scv);
+    // each min pairs with the two bsums (16 quants each) of its group
+    const __m128i m8 = _mm_cvtsi64_si128(int64_t(mn));
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
     const float d = half(x[i].d), dmin = half(x[i].dmin);
     for (int r = 0; r < R; ++r) {
       const BlockQ8_K& y = row_block<BlockQ8_K>(a, stride, r, i);
@@ -164,9 +162,9 @@ template <class M> struct Q6_KK {
         q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), lo), hi(4));
         q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), lo), hi(6));
       }
-      const int8_t* s = x[i].scales;
-      for (int c = 0; c < 8; ++c) scv[c] = pair_scale(s[2 * c], s[2 * c + 1]);
-      const __m256i sc16 = _mm256_cvtepi8_epi16(load128(s));
+      const __m128i sc = load128(x[i].scales);
+      pair_scales(sc, scv);
+      const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
       const float d = half(x[i].d);
       for (int r = 0; r < R; ++r) {
         const BlockQ8_K& y = row_block<BlockQ8_K>(a, stride, r, i);
