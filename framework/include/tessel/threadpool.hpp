@@ -1,7 +1,9 @@
 #pragma once
 // A small fixed thread pool for the kernels. parallel_for splits [0, n) into
-// one contiguous chunk per thread; the calling thread runs chunk 0, so a pool
-// of 1 thread runs everything inline. No allocation per call.
+// one contiguous chunk per thread; chunks are claimed, not assigned, so the
+// calling thread runs whatever chunks no worker has started yet (a worker the
+// OS has not scheduled costs nothing), and a pool of 1 thread runs everything
+// inline. No allocation per call.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -41,7 +43,10 @@ class ThreadPool {
  private:
   using Thunk = void (*)(void*, int64_t, int64_t);
   void run(int64_t n, int64_t chunks, Thunk thunk, void* ctx);
-  void worker(int index);
+  void worker();
+  // Claims and runs chunks of job `job` until none is left; false if the
+  // job is no longer current (a late worker must not touch a newer job).
+  void work_on(uint32_t job, int64_t n, int64_t chunks, Thunk thunk, void* ctx);
 
   int n_threads_ = 1;
   std::vector<std::thread> workers_;
@@ -52,7 +57,10 @@ class ThreadPool {
   // parallel_for calls per token, and a futex wake-up per call cost more
   // than the work). Job fields are written under mu_ before generation_ moves.
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  // (job id << 32) | next chunk to claim: a claim only succeeds for the
+  // current job. done_ counts finished chunks of the current job.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> done_{0};
   std::atomic<bool> stop_{false};
   // the current job
   int64_t n_ = 0, chunks_ = 0;

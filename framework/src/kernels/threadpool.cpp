@@ -18,7 +18,7 @@ ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = int(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
   n_threads_ = threads;
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -30,32 +30,51 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::work_on(uint32_t job, int64_t n, int64_t chunks, Thunk thunk, void* ctx) {
+  uint64_t cur = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if (uint32_t(cur >> 32) != job) return;
+    const int64_t c = int64_t(cur & 0xFFFFFFFFu);
+    if (c >= chunks) return;
+    if (!claim_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) continue;
+    try {
+      thunk(ctx, n * c / chunks, n * (c + 1) / chunks);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!error_) error_ = std::current_exception();
+    }
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
+      std::lock_guard<std::mutex> lock(mu_);  // the caller checks done_ under mu_
+      done_cv_.notify_one();
+    }
+    cur = claim_.load(std::memory_order_acquire);
+  }
+}
+
 void ThreadPool::run(int64_t n, int64_t chunks, Thunk thunk, void* ctx) {
+  uint32_t job;
   {
     std::lock_guard<std::mutex> lock(mu_);
     n_ = n;
     chunks_ = chunks;
     thunk_ = thunk;
     ctx_ = ctx;
-    pending_.store(int(chunks - 1));
+    done_.store(0);
+    job = uint32_t(generation_.load() + 1);
+    claim_.store(uint64_t(job) << 32, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();  // no syscall when every worker is still spinning
-  std::exception_ptr mine;
-  try {
-    thunk(ctx, 0, n / chunks);  // chunk 0 on the calling thread
-  } catch (...) {
-    mine = std::current_exception();
-  }
-  for (int i = 0; i < kSpin && pending_.load(std::memory_order_acquire) != 0; ++i) TESSEL_PAUSE();
+  work_on(job, n, chunks, thunk, ctx);
+  for (int i = 0; i < kSpin && done_.load(std::memory_order_acquire) != chunks; ++i) TESSEL_PAUSE();
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_.load() == 0; });
-  std::exception_ptr err = mine ? mine : error_;
+  done_cv_.wait(lock, [&] { return done_.load() == chunks; });
+  std::exception_ptr err = error_;
   error_ = nullptr;
   if (err) std::rethrow_exception(err);
 }
 
-void ThreadPool::worker(int index) {
+void ThreadPool::worker() {
   uint64_t seen = 0;
   for (;;) {
     for (int i = 0; i < kSpin && generation_.load(std::memory_order_acquire) == seen && !stop_.load();
@@ -71,21 +90,7 @@ void ThreadPool::worker(int index) {
       seen = generation_.load();
       n = n_; chunks = chunks_; thunk = thunk_; ctx = ctx_;
     }
-    if (index >= chunks) continue;
-    std::exception_ptr err;
-    try {
-      thunk(ctx, n * index / chunks, n * (index + 1) / chunks);
-    } catch (...) {
-      err = std::current_exception();
-    }
-    if (err) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!error_) error_ = err;
-    }
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mu_);  // the caller checks pending_ under mu_
-      done_cv_.notify_one();
-    }
+    work_on(uint32_t(seen), n, chunks, thunk, ctx);
   }
 }
 

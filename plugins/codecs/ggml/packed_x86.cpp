@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include <sys/mman.h>
 
@@ -180,9 +181,16 @@ class Packed final : public PackedMatrix {
         const size_t o = g * kRows, valid = std::min(kRows, o_end - o);
         const __mmask16 mask = __mmask16((1u << valid) - 1);
         size_t r = r0;
-        for (; r + L::kTile <= r1; r += L::kTile)
-          L::template tile<L::kTile>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
-        for (; r < r1; ++r) L::template tile<1>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
+        auto run = [&](auto tile_rows) {
+          constexpr int J = decltype(tile_rows)::value;
+          for (; r + J <= r1; r += J) L::template tile<J>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
+        };
+        // the widest tile first; short batches (a few tokens) still share
+        // each weight load across their rows
+        run(std::integral_constant<int, L::kTile>{});
+        if constexpr (L::kTile > 4) run(std::integral_constant<int, 4>{});
+        if constexpr (L::kTile > 2) run(std::integral_constant<int, 2>{});
+        run(std::integral_constant<int, 1>{});
       }
     }
   }
