@@ -41,6 +41,7 @@ constexpr size_t kActChunk = 64;   // activation rows kept hot while weights str
 bool cpu_has_vnni() {
   static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+                         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
                          __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
   return ok;
 }
