@@ -31,8 +31,6 @@ class PackedMatrix {
   // and r < n_act; act rows are act_bytes() apart.
   virtual void multiply(const void* act, size_t n_act, size_t o_begin, size_t o_end, float* y,
                         size_t y_stride) const = 0;
-  // Bytes the packed copy holds (for memory accounting).
-  virtual size_t bytes() const = 0;
 };
 
 class Codec {

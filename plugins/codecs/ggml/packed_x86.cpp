@@ -115,22 +115,20 @@ void quantize_k_blocks(const float* x, ActK* out, size_t nb) {
 // weights with fewer TLB misses.
 struct AlignedBytes {
   std::byte* p = nullptr;
-  size_t n = 0, mapped = 0;
-  explicit AlignedBytes(size_t bytes) : n(bytes) {
+  size_t len = 0;  // whole huge pages
+  explicit AlignedBytes(size_t bytes) {
     constexpr size_t kHuge = size_t(2) << 20;
-    mapped = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge + kHuge;
+    len = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge;
+    const size_t mapped = len + kHuge;  // slack to start on a 2 MiB boundary
     void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) throw std::bad_alloc();
-    // Start on a 2 MiB boundary, trimming the slack on both sides.
     const uintptr_t base = uintptr_t(m), start = (base + kHuge - 1) & ~(kHuge - 1);
-    const size_t len = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge;
     if (start > base) munmap(m, start - base);
     if (base + mapped > start + len) munmap(reinterpret_cast<void*>(start + len), base + mapped - start - len);
-    mapped = len;
     p = reinterpret_cast<std::byte*>(start);
-    madvise(p, mapped, MADV_HUGEPAGE);
+    madvise(p, len, MADV_HUGEPAGE);
   }
-  ~AlignedBytes() { munmap(p, mapped); }
+  ~AlignedBytes() { munmap(p, len); }
   AlignedBytes(const AlignedBytes&) = delete;
   AlignedBytes& operator=(const AlignedBytes&) = delete;
 };
@@ -143,7 +141,7 @@ template <class L>
 class Packed final : public PackedMatrix {
  public:
   Packed(const void* w, size_t n_out, size_t n_in, ThreadPool* pool)
-      : n_out_(n_out), nb_(n_in / L::kBlock), groups_((n_out + kRows - 1) / kRows),
+      : nb_(n_in / L::kBlock), groups_((n_out + kRows - 1) / kRows),
         group_bytes_((nb_ * (L::kQuant + L::kMeta) + 63) & ~size_t(63)),
         data_(groups_ * group_bytes_) {
     const size_t row = nb_ * sizeof(typename L::Block);
@@ -169,7 +167,6 @@ class Packed final : public PackedMatrix {
   void quantize_act(const float* x, void* act) const override {
     L::quantize(x, static_cast<typename L::Act*>(act), nb_);
   }
-  size_t bytes() const override { return data_.n; }
 
   void multiply(const void* act, size_t n_act, size_t o_begin, size_t o_end, float* y,
                 size_t y_stride) const override {
@@ -197,7 +194,7 @@ class Packed final : public PackedMatrix {
   }
 
  private:
-  size_t n_out_, nb_, groups_, group_bytes_;  // groups start 64-byte aligned
+  size_t nb_, groups_, group_bytes_;  // groups start 64-byte aligned
   AlignedBytes data_;
 };
 
