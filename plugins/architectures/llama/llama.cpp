@@ -204,13 +204,12 @@ class LlamaModel : public Model {
       k::mul_row(cur, L.attn_norm.data(), m, E);
       emit("attn_norm", il, cur, {E, m});
       // Q, V, K in the order llama.cpp's scheduler evaluates them.
-      k::matmul(c.pool, L.wq, cur, m, q, c.scratch);
+      const k::MatmulTarget qkv[] = {{&L.wq, q}, {&L.wv, vb}, {&L.wk, kb}};
+      k::matmul_many(c.pool, qkv, cur, m, c.scratch);
       emit("Qcur", il, q, {NQ, m});
       k::rope(q, m, H, D, batch.pos.data(), rope_);
       emit("Qcur", il, q, {D, H, m});
-      k::matmul(c.pool, L.wv, cur, m, vb, c.scratch);
       emit("Vcur", il, vb, {NK, m});
-      k::matmul(c.pool, L.wk, cur, m, kb, c.scratch);
       emit("Kcur", il, kb, {NK, m});
       k::rope(kb, m, HK, D, batch.pos.data(), rope_);
       emit("Kcur", il, kb, {D, HK, m});
@@ -240,9 +239,9 @@ class LlamaModel : public Model {
       emit("norm", il, cur, {E, m});
       k::mul_row(cur, L.ffn_norm.data(), m, E);
       emit("ffn_norm", il, cur, {E, m});
-      k::matmul(c.pool, L.gate, cur, m, gate, c.scratch);
+      const k::MatmulTarget gate_up[] = {{&L.gate, gate}, {&L.up, up}};
+      k::matmul_many(c.pool, gate_up, cur, m, c.scratch);
       emit("ffn_gate", il, gate, {F, m});
-      k::matmul(c.pool, L.up, cur, m, up, c.scratch);
       emit("ffn_up", il, up, {F, m});
       k::swiglu(gate, up, gate, m * F);
       emit("ffn_swiglu", il, gate, {F, m});
