@@ -128,7 +128,8 @@ std::string model_type(const tessel::ModelFile& f, size_t params) {
   const std::string arch = f.meta.get_string("general.architecture", "?");
   char size[32];
   if (params >= 1000000000) std::snprintf(size, sizeof size, "%.0fB", double(params) / 1e9);
-  else std::snprintf(size, sizeof size, "%.0fM", double(params) / 1e6);
+  else if (params >= 1000000) std::snprintf(size, sizeof size, "%.0fM", double(params) / 1e6);
+  else std::snprintf(size, sizeof size, "%.0fK", double(params) / 1e3);
   std::string type;
   if (f.meta.has("general.file_type")) {
     type = ftype_name(uint32_t(f.meta.get_int("general.file_type", 0)));

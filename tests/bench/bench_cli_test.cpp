@@ -3,6 +3,7 @@
 // No timing is asserted: benchmarks live in bench/, not in tests.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,51 @@ TEST_CASE("tessel bench --json: pp and tg results with llama-bench's fields") {
     CHECK(r["samples_ts"].size() == 2);
     CHECK(r["load_to_first_token_ms"].get<double>() >= r["load_ms"].get<double>());
   }
+}
+
+TEST_CASE("tessel bench: comma lists, llama-bench's JSON fields and model naming, --parallel") {
+  const auto model = shared_path("golden/models/llama-synth-Q4_0.gguf").string();
+  const json list = bench_json({"-m", model, "-p", "8,16", "-n", "2,3", "-t", "1,2", "-r", "1",
+                                "--parallel", "2", "--npp", "4"});
+  // per thread count: pp8 pp16 tg2 tg3, then --parallel 2 for each -n
+  REQUIRE(list.size() == 12);
+  CHECK(list[0]["test"] == "pp8");
+  CHECK(list[1]["test"] == "pp16");
+  CHECK(list[2]["test"] == "tg2");
+  CHECK(list[3]["test"] == "tg3");
+  CHECK(list[4]["n_parallel"] == 2);
+  CHECK(list[4]["n_gen"] == 2);
+  CHECK(list[4]["n_prompt"] == 4);
+  CHECK(list[0]["n_threads"] == 1);
+  CHECK(list[6]["n_threads"] == 2);
+  for (const json& r : list) {
+    for (const char* f : {"build_commit", "cpu_info", "type_k", "type_v", "n_ubatch", "samples_ns", "test_time",
+                          "avg_ns", "stddev_ns", "model_type", "model_size", "model_n_params", "n_parallel"})
+      CHECK(r.contains(f));
+    CHECK(r["samples_ns"].size() == 1);
+    CHECK(r["type_k"] == "f16");
+    // "llama <size> <file type>" as llama-bench names models
+    CHECK(r["model_type"].get<std::string>().rfind("llama ", 0) == 0);
+  }
+  CHECK(list[4]["avg_ts"].get<double>() > 0);
+}
+
+TEST_CASE("tessel bench -o csv and md print a header and one line per test") {
+  const auto model = shared_path("models/stories260K.gguf").string();
+  RunResult r = run_tessel({"bench", "-m", model, "-p", "4", "-n", "2", "-r", "1", "-o", "csv"}, 300);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 3);
+  CHECK(r.out.rfind("build_commit,", 0) == 0);
+  r = run_tessel({"bench", "-m", model, "-p", "4", "-n", "2", "-r", "1"}, 300);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("| model | size | params | backend | threads | test | t/s |") != std::string::npos);
+  CHECK(r.out.find("| pp4 |") != std::string::npos);
+  r = run_tessel({"bench", "-m", model, "-o", "xml"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("xml") != std::string::npos);
+  r = run_tessel({"bench", "--help"});
+  CHECK(r.out.find("512") != std::string::npos);  // defaults are shown
 }
 
 TEST_CASE("tessel bench --embed: texts/s for a batch of texts") {

@@ -261,13 +261,16 @@ TEST_CASE("chat mode: an image input stands as the media marker in the user turn
         "<|user|>\nLook:<__media__> What is it?<|endoftext|>\n<|assistant|>\n");
 }
 
-TEST_CASE("the stats line names prompt and generated token counts") {
+TEST_CASE("the stats line names load, prompt and generated token counts") {
   Result r;
   r.n_prompt = 5;
   r.tokens = {1, 2, 3};
   r.prompt_ms = 10;
   r.gen_ms = 30;
+  r.load_ms = 200;
+  r.pack_ms = 50;
   const std::string s = stats_line(r);
+  CHECK_THAT(s, Catch::Contains("load 250.0 ms (packing weights 50.0 ms)"));  // packing is load, not prompt
   CHECK_THAT(s, Catch::Contains("prompt 5 tokens"));
   CHECK_THAT(s, Catch::Contains("generated 3 tokens"));
   CHECK_THAT(s, Catch::Contains("100.0 t/s"));

@@ -55,6 +55,11 @@ struct Matrix {
   static Matrix from(const TensorInfo& t, const CodecSet& codecs);
 };
 
+// Wall time spent so far making packed copies (Matrix::packed, any matrix,
+// this process). Packing happens in the first forward that multiplies a
+// matrix, so callers subtract it to report load and prompt time apart.
+double packing_ms();
+
 // Buffers reused across calls so decode steps don't allocate (they only grow).
 struct Scratch {
   std::vector<std::byte> act;      // quantized activation rows

@@ -4,12 +4,14 @@
 // and a full context ends the run with a message instead of an error.
 #include "generate.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
 #include "tessel/chat.hpp"
 #include "tessel/error.hpp"
+#include "tessel/kernels.hpp"
 #include "tessel/pipeline.hpp"
 #include "tessel/prompt.hpp"
 #include "tessel/sampler.hpp"
@@ -158,13 +160,15 @@ Result run(Model& model, Context& ctx, const Tokenizer& tok, const std::vector<B
   PromptDecodeOptions popts;
   popts.n_past = ctx.n_past(0);
   popts.n_batch = n_batch;
+  const double packed_before = kernels::packing_ms();
   const PromptResult pr = decode_prompt(model, ctx, prompt, popts);
+  r.pack_ms = kernels::packing_ms() - packed_before;  // load work, not prompt work
   Outputs outs;
   outs.rows = {0};
   if (pr.logits.size() < n_vocab)
     throw Error("generate: the model returned no logits for the last prompt row");
   outs.logits.assign(pr.logits.end() - std::ptrdiff_t(n_vocab), pr.logits.end());
-  r.prompt_ms = ms_since(t0);
+  r.prompt_ms = std::max(0.0, ms_since(t0) - r.pack_ms);
 
   t0 = Clock::now();
   for (int n = 0; gen.max_tokens < 0 || n < gen.max_tokens; ++n) {
@@ -198,22 +202,26 @@ std::string stats_line(const Result& r) {
   auto rate = [](double n, double ms) { return ms > 0 ? 1000.0 * n / ms : 0.0; };
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "generate: prompt %zu tokens in %.1f ms (%.1f t/s), generated %zu tokens in %.1f ms (%.1f t/s)",
-                r.n_prompt, r.prompt_ms, rate(double(r.n_prompt), r.prompt_ms), r.tokens.size(),
-                r.gen_ms, rate(double(r.tokens.size()), r.gen_ms));
+                "generate: load %.1f ms (packing weights %.1f ms), prompt %zu tokens in %.1f ms (%.1f t/s), "
+                "generated %zu tokens in %.1f ms (%.1f t/s)",
+                r.load_ms + r.pack_ms, r.pack_ms, r.n_prompt, r.prompt_ms, rate(double(r.n_prompt), r.prompt_ms),
+                r.tokens.size(), r.gen_ms, rate(double(r.tokens.size()), r.gen_ms));
   return buf;
 }
 
 int run_generate_task(const PipelineSpec& spec) {
+  const auto t_load = Clock::now();
   auto reg = make_registry(spec.plugin_paths);
   auto file = open_model_file(*reg, spec.model.path, spec.model.format);
   auto tok = make_tokenizer(*reg, file, spec.tokenizer);
   auto codecs = load_codecs(*reg);
   auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
   auto ctx = model->new_context(spec.runtime);
+  const double load_ms = ms_since(t_load);
   const auto prompt = build_prompt(spec, *reg, *file, model.get(), *tok);
 
-  const Result r = run(*model, *ctx, *tok, prompt, spec.generate, spec.runtime.n_batch, std::cout);
+  Result r = run(*model, *ctx, *tok, prompt, spec.generate, spec.runtime.n_batch, std::cout);
+  r.load_ms = load_ms;
   std::cout.flush();
   // End the streamed line on the terminal without adding a byte to stdout.
   if (!r.text.empty() && r.text.back() != '\n') std::cerr << "\n";

@@ -67,6 +67,8 @@ struct Result {
   size_t n_prompt = 0;
   int32_t n_ctx = 0;
   double prompt_ms = 0, gen_ms = 0;  // prompt decode; sampling + decoding after it
+  double load_ms = 0;                // opening and building the model, incl. packing weights
+  double pack_ms = 0;                // of which packing (done during the first forward)
   size_t n_decoded = 0;              // generated tokens that went through the model
   std::string text;                  // what was printed
 };

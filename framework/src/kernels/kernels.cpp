@@ -2,6 +2,8 @@
 #include "tessel/kernels.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <typeinfo>
@@ -53,10 +55,22 @@ Matrix Matrix::from(const TensorInfo& t, const CodecSet& codecs) {
   return m;
 }
 
+namespace {
+std::atomic<int64_t>& packing_us() {
+  static std::atomic<int64_t> total{0};
+  return total;
+}
+}  // namespace
+
+double packing_ms() { return double(packing_us().load(std::memory_order_relaxed)) / 1000.0; }
+
 const PackedMatrix* Matrix::packed(ThreadPool* pool) const {
   if (!packing || !codec) return nullptr;
   std::call_once(packing->once, [&] {
+    const auto t0 = std::chrono::steady_clock::now();
     packing->packed = codec->pack(data, size_t(n_out), size_t(n_in), pool);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+    packing_us().fetch_add(us.count(), std::memory_order_relaxed);
     // The packed copy replaces the mapped rows for matmul: give their pages
     // back, as llama.cpp unmaps what its repacked buffers replaced, so the
     // weights are resident once. Rows read later (get_rows on a tied
