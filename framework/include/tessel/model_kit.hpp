@@ -74,12 +74,13 @@ void read_transformer(const HParamReader& r, HParams& hp, int64_t n_ctx_default)
 // (rope.scaling.factor > 0); other scaling types are errors.
 k::RopeParams read_rope(const HParamReader& r, int64_t head_dim, bool neox, double base);
 
-// Sliding-window attention: attention.sliding_window (0 or absent: none) and
-// which layers slide: attention.sliding_window_pattern as a per-layer bool
-// array, or a number n (layer il slides iff il % n < n - 1; 0: all), default
-// `pattern`. Returns one flag per layer; `mask` gets the window and `type`.
+// Sliding-window attention: attention.sliding_window (0: none; absent:
+// `window`, e.g. gemma2's 4096) and which layers slide:
+// attention.sliding_window_pattern as a per-layer bool array, or a number n
+// (layer il slides iff il % n < n - 1; 0: all), default `pattern`. Returns one
+// flag per layer; `mask` gets the window and `type`.
 std::vector<bool> read_swa(const HParamReader& r, int64_t n_layer, int64_t pattern,
-                           k::MaskParams::Swa type, k::MaskParams& mask);
+                           k::MaskParams::Swa type, k::MaskParams& mask, int64_t window = 0);
 
 // ---------------------------------------------------------------- weights --
 
