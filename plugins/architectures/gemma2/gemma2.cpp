@@ -14,21 +14,13 @@
 namespace tessel::gemma2 {
 namespace {
 
-struct Layer {
-  kit::Norm attn_norm, post_attn_norm, ffn_norm, post_ffw_norm;
-  kit::AttnWeights attn;
-  kit::Linear gate, up, down;
-  bool swa = false;
-};
-
 class Gemma2Model : public kit::Transformer {
  public:
   Gemma2Model(kit::Weights& w, const RuntimeOptions& o) : Transformer(o) {
     const kit::HParamReader& r = w.hparams();
     kit::read_transformer(r, hp_, 8192);
     eps_ = r.positive("attention.layer_norm_rms_epsilon", 1e-6);
-    // llama.cpp: window 4096 unless the file says, every other layer slides
-    // (pattern 2: layer il slides iff il % 2 == 0).
+    // llama.cpp: window 4096 unless the file says; pattern 2 (layer il slides iff il is even).
     const std::vector<bool> swa =
         kit::read_swa(r, hp_.n_layer, 2, kernels::MaskParams::Swa::standard, swa_, 4096);
     rope_ = kit::read_rope(r, hp_.head_dim, true, 10000.0);
@@ -41,55 +33,34 @@ class Gemma2Model : public kit::Transformer {
     q_scale_ = 1.0f / std::sqrt(float(hp_.n_layer == 46 ? hp_.n_embd / hp_.n_head : hp_.head_dim));
     token_scale_ = std::sqrt(float(hp_.n_embd));
 
-    const int64_t E = hp_.n_embd, F = hp_.n_ff;
-    tok_embd_ = w.matrix("token_embd.weight", E, -1);  // also the output head: gemma2 is always tied
-    hp_.n_vocab = tok_embd_.n_out;
-    output_norm_ = w.norm("output_norm", E);
+    head_ = kit::load_head(w, hp_, tok_embd_, true);  // gemma2 is always tied
+    kit::DecoderOptions d;
+    d.post_norms = true;
+    d.post_ffw_norm_unnumbered = true;
     for (int64_t il = 0; il < hp_.n_layer; ++il) {
-      Layer L;
-      L.attn_norm = w.norm(kit::blk(il, "attn_norm"), E);
-      L.attn = w.attention(il, hp_);
-      L.post_attn_norm = w.norm(kit::blk(il, "post_attention_norm"), E);
-      L.ffn_norm = w.norm(kit::blk(il, "ffn_norm"), E);
-      L.gate = w.linear(kit::blk(il, "ffn_gate"), E, F);
-      L.up = w.linear(kit::blk(il, "ffn_up"), E, F);
-      L.down = w.linear(kit::blk(il, "ffn_down"), F, E);
-      L.post_ffw_norm = w.norm(kit::blk(il, "post_ffw_norm"), E);
-      L.swa = swa[size_t(il)];
-      layers_.push_back(std::move(L));
+      layers_.push_back(kit::load_decoder_layer(w, il, hp_, d));
+      layers_.back().swa = swa[size_t(il)];
     }
   }
 
  private:
   void graph(kit::Pass& p) const override {
-    const int64_t E = hp_.n_embd;
-    float* cur = p.buf(0, p.n * E);
     for (int il = 0; il < int(hp_.n_layer); ++il) {
-      const Layer& L = layers_[size_t(il)];
+      const kit::DecoderLayer& l = layers_[size_t(il)];
       kit::Pass::Attn a;
       a.q_scale = q_scale_;  // kq_scale stays 1
       a.softcap = attn_softcap_;
-      a.swa = L.swa;
-      a.rope = L.swa ? &rope_swa_ : &rope_;
-      p.rms_norm(p.x, cur, L.attn_norm, eps_, "attn_norm", il);
-      p.self_attention(il, L.attn, cur, cur, a);
-      p.keep_outputs(il, {cur, p.x});  // the rest of the last layer runs on output rows only
-      p.rms_norm(cur, cur, L.post_attn_norm, eps_, "attn_post_norm", il);
-      p.add(cur, p.x, p.x);
-      p.emit("sa_out", il, p.x, {E, p.m});
-      p.rms_norm(p.x, cur, L.ffn_norm, eps_, "ffn_norm", il);
-      p.ffn(L.gate, L.up, L.down, kit::Pass::Act::gelu, cur, cur, il);
-      p.rms_norm(cur, cur, L.post_ffw_norm, eps_, "ffn_post_norm", -1);  // llama.cpp's name: no layer
-      p.add(cur, p.x, p.x);
-      p.emit("l_out", il, p.x, {E, p.m});
+      a.swa = l.swa;
+      a.rope = l.swa ? &rope_swa_ : &rope_;
+      kit::decoder_layer(p, il, l, a, eps_, kit::Pass::Act::gelu);
     }
-    p.finish(p.x, output_norm_, eps_, true, &tok_embd_, final_softcap_);
+    p.finish(p.x, head_.norm, eps_, true, &head_.output, final_softcap_);
   }
 
   float eps_ = 1e-6f, attn_softcap_ = 0.0f, final_softcap_ = 0.0f, q_scale_ = 1.0f;
   kernels::RopeParams rope_, rope_swa_;
-  kit::Norm output_norm_;
-  std::vector<Layer> layers_;
+  kit::Head head_;
+  std::vector<kit::DecoderLayer> layers_;
 };
 
 }  // namespace

@@ -15,12 +15,6 @@
 namespace tessel::phi3 {
 namespace {
 
-struct Layer {
-  kit::Norm attn_norm, ffn_norm;
-  kit::AttnWeights attn;
-  kit::Linear up, down;
-};
-
 class Phi3Model : public kit::Transformer {
  public:
   Phi3Model(kit::Weights& w, const RuntimeOptions& o) : Transformer(o) {
@@ -33,55 +27,33 @@ class Phi3Model : public kit::Transformer {
     // original training context, else the short ones (llama.cpp's choice).
     const int64_t n_orig = r.count("rope.scaling.original_context_length", hp_.n_ctx_train, 1, 1 << 24);
     const int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(hp_.n_ctx_train, 4096);
-    const int64_t n_factors = rope_.n_dims / 2;
-    const auto long_f = w.optional_vector("rope_factors_long.weight", n_factors);
-    const auto short_f = w.optional_vector("rope_factors_short.weight", n_factors);
+    const auto long_f = w.optional_vector("rope_factors_long.weight", rope_.n_dims / 2);
+    const auto short_f = w.optional_vector("rope_factors_short.weight", rope_.n_dims / 2);
     factors_ = n_ctx > n_orig ? long_f : short_f;
     if (!factors_.empty()) rope_.freq_factors = factors_.data();
 
-    const int64_t E = hp_.n_embd, F = hp_.n_ff;
-    tok_embd_ = w.matrix("token_embd.weight", E, -1);
-    hp_.n_vocab = tok_embd_.n_out;
-    output_norm_ = w.norm("output_norm", E);
-    output_ = w.has("output.weight") ? w.matrix("output.weight", E, hp_.n_vocab) : tok_embd_;
-    for (int64_t il = 0; il < hp_.n_layer; ++il) {
-      Layer L;
-      L.attn_norm = w.norm(kit::blk(il, "attn_norm"), E);
-      L.attn = w.attention(il, hp_, kit::Bias::optional);
-      L.ffn_norm = w.norm(kit::blk(il, "ffn_norm"), E);
-      L.up = w.linear(kit::blk(il, "ffn_up"), E, 2 * F);  // gate rows, then up rows
-      L.down = w.linear(kit::blk(il, "ffn_down"), F, E);
-      layers_.push_back(std::move(L));
-    }
+    head_ = kit::load_head(w, hp_, tok_embd_);
+    kit::DecoderOptions d;
+    d.qkv_bias = kit::Bias::optional;
+    d.fused_up = true;
+    for (int64_t il = 0; il < hp_.n_layer; ++il) layers_.push_back(kit::load_decoder_layer(w, il, hp_, d));
   }
 
  private:
   void graph(kit::Pass& p) const override {
-    const int64_t E = hp_.n_embd;
-    float* cur = p.buf(0, p.n * E);
     kit::Pass::Attn a;
     a.q_scale = 1.0f / std::sqrt(float(hp_.head_dim));  // before K·Q; kq_scale stays 1
     a.rope = &rope_;
-    for (int il = 0; il < int(hp_.n_layer); ++il) {
-      const Layer& L = layers_[size_t(il)];
-      p.rms_norm(p.x, cur, L.attn_norm, eps_, "attn_norm", il);
-      p.self_attention(il, L.attn, cur, cur, a);
-      p.keep_outputs(il, {cur, p.x});  // the last FFN only runs on output rows
-      p.add(cur, p.x, p.x);
-      p.rms_norm(p.x, cur, L.ffn_norm, eps_, "ffn_norm", il);
-      p.ffn(kit::Linear{}, L.up, L.down, kit::Pass::Act::silu, cur, cur, il);
-      p.add(cur, p.x, p.x);
-      p.emit("l_out", il, p.x, {E, p.m});
-    }
-    p.finish(p.x, output_norm_, eps_, true, &output_);
+    for (int il = 0; il < int(hp_.n_layer); ++il)
+      kit::decoder_layer(p, il, layers_[size_t(il)], a, eps_, kit::Pass::Act::silu);
+    p.finish(p.x, head_.norm, eps_, true, &head_.output);
   }
 
   float eps_ = 1e-5f;
   kernels::RopeParams rope_;
   std::vector<float> factors_;
-  kit::Norm output_norm_;
-  kernels::Matrix output_;
-  std::vector<Layer> layers_;
+  kit::Head head_;
+  std::vector<kit::DecoderLayer> layers_;
 };
 
 }  // namespace

@@ -12,12 +12,6 @@
 namespace tessel::qwen2 {
 namespace {
 
-struct Layer {
-  kit::Norm attn_norm, ffn_norm;
-  kit::AttnWeights attn;
-  kit::Linear gate, up, down;
-};
-
 class Qwen2Model : public kit::Transformer {
  public:
   Qwen2Model(kit::Weights& w, const RuntimeOptions& o) : Transformer(o) {
@@ -28,51 +22,26 @@ class Qwen2Model : public kit::Transformer {
     if (rope_.n_dims != hp_.head_dim)  // llama.cpp asserts n_rot == head size for qwen2
       r.fail("rope.dimension_count", "= " + std::to_string(rope_.n_dims) +
                                          "; expected the head size " + std::to_string(hp_.head_dim));
-
-    const int64_t E = hp_.n_embd, F = hp_.n_ff;
-    tok_embd_ = w.matrix("token_embd.weight", E, -1);
-    hp_.n_vocab = tok_embd_.n_out;
-    output_norm_ = w.norm("output_norm", E);
-    output_ = w.has("output.weight") ? w.matrix("output.weight", E, hp_.n_vocab) : tok_embd_;
-    for (int64_t il = 0; il < hp_.n_layer; ++il) {
-      Layer L;
-      L.attn_norm = w.norm(kit::blk(il, "attn_norm"), E);
-      L.attn = w.attention(il, hp_, kit::Bias::optional);
-      L.ffn_norm = w.norm(kit::blk(il, "ffn_norm"), E);
-      L.gate = w.linear(kit::blk(il, "ffn_gate"), E, F);
-      L.up = w.linear(kit::blk(il, "ffn_up"), E, F);
-      L.down = w.linear(kit::blk(il, "ffn_down"), F, E);
-      layers_.push_back(std::move(L));
-    }
+    head_ = kit::load_head(w, hp_, tok_embd_);
+    kit::DecoderOptions d;
+    d.qkv_bias = kit::Bias::optional;  // Qwen2 files have them; llama.cpp does not insist
+    for (int64_t il = 0; il < hp_.n_layer; ++il) layers_.push_back(kit::load_decoder_layer(w, il, hp_, d));
   }
 
  private:
   void graph(kit::Pass& p) const override {
-    const int64_t E = hp_.n_embd;
-    float* cur = p.buf(0, p.n * E);
     kit::Pass::Attn a;
     a.kq_scale = 1.0f / std::sqrt(float(hp_.head_dim));
     a.rope = &rope_;
-    for (int il = 0; il < int(hp_.n_layer); ++il) {
-      const Layer& L = layers_[size_t(il)];
-      p.rms_norm(p.x, cur, L.attn_norm, eps_, "attn_norm", il);
-      p.self_attention(il, L.attn, cur, cur, a);
-      p.keep_outputs(il, {cur, p.x});  // the last FFN only runs on output rows
-      p.add(cur, p.x, p.x);
-      p.emit("ffn_inp", il, p.x, {E, p.m});
-      p.rms_norm(p.x, cur, L.ffn_norm, eps_, "ffn_norm", il);
-      p.ffn(L.gate, L.up, L.down, kit::Pass::Act::silu, cur, cur, il);
-      p.add(cur, p.x, p.x);
-      p.emit("l_out", il, p.x, {E, p.m});
-    }
-    p.finish(p.x, output_norm_, eps_, true, &output_);
+    for (int il = 0; il < int(hp_.n_layer); ++il)
+      kit::decoder_layer(p, il, layers_[size_t(il)], a, eps_, kit::Pass::Act::silu);
+    p.finish(p.x, head_.norm, eps_, true, &head_.output);
   }
 
   float eps_ = 1e-6f;
   kernels::RopeParams rope_;
-  kit::Norm output_norm_;
-  kernels::Matrix output_;
-  std::vector<Layer> layers_;
+  kit::Head head_;
+  std::vector<kit::DecoderLayer> layers_;
 };
 
 }  // namespace
