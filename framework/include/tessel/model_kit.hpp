@@ -198,9 +198,15 @@ class Pass {
   // RMS / layer norm of rows of `width` (default n_embd): emits "norm-il",
   // "norm_w-il" when there is a bias, then `name-il` when name is set.
   void rms_norm(const float* in, float* y, const Norm& w, float eps, const char* name, int il,
-                int64_t rows = -1, int64_t width = -1) const;
+                int64_t rows = -1, int64_t width = -1) const {
+    norm(true, in, y, w, eps, name, il, rows, width);
+  }
   void layer_norm(const float* in, float* y, const Norm& w, float eps, const char* name, int il,
-                  int64_t rows = -1, int64_t width = -1) const;
+                  int64_t rows = -1, int64_t width = -1) const {
+    norm(false, in, y, w, eps, name, il, rows, width);
+  }
+  void norm(bool rms, const float* in, float* y, const Norm& w, float eps, const char* name, int il,
+            int64_t rows = -1, int64_t width = -1) const;
   // y = W in (+ b) for `rows` rows (default m).
   void linear(const Linear& l, const float* in, float* y, int64_t rows = -1) const;
   // y = a + b over m rows of n_embd.

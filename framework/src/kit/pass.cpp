@@ -35,25 +35,12 @@ void Pass::emit(const char* name, int il, const float* d, std::initializer_list<
 
 // ------------------------------------------------------------------ norms --
 
-void Pass::rms_norm(const float* in, float* y, const Norm& w, float eps, const char* name, int il,
-                    int64_t rows, int64_t width) const {
+void Pass::norm(bool rms, const float* in, float* y, const Norm& w, float eps, const char* name,
+                int il, int64_t rows, int64_t width) const {
   if (rows < 0) rows = m;
   if (width < 0) width = hp.n_embd;
-  k::rms_norm(in, y, rows, width, eps);
-  emit("norm", il, y, {width, rows});
-  k::mul_row(y, w.w.data(), rows, width);
-  if (!w.b.empty()) {
-    emit("norm_w", il, y, {width, rows});
-    k::add_row(y, w.b.data(), rows, width);
-  }
-  if (name) emit(name, il, y, {width, rows});
-}
-
-void Pass::layer_norm(const float* in, float* y, const Norm& w, float eps, const char* name, int il,
-                      int64_t rows, int64_t width) const {
-  if (rows < 0) rows = m;
-  if (width < 0) width = hp.n_embd;
-  k::layer_norm(in, y, rows, width, eps);
+  if (rms) k::rms_norm(in, y, rows, width, eps);
+  else k::layer_norm(in, y, rows, width, eps);
   emit("norm", il, y, {width, rows});
   k::mul_row(y, w.w.data(), rows, width);
   if (!w.b.empty()) {
