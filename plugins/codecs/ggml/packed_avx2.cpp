@@ -1,0 +1,277 @@
+// Row-interleaved weights for AVX2 CPUs without AVX-512 VNNI (see packed.hpp
+// and packed_x86.cpp for the idea): a group is 8 weight rows; a 32-byte
+// vector holds four quant bytes of each row, so maddubs against four
+// broadcast activation bytes leaves each row's products in its own lane and
+// no horizontal sum is needed per output. The per-row dots (simd_dots_*)
+// spend most of their instructions per byte on unpacking, sign fix-ups and a
+// scale multiply per row and block; here one unpack, one scale conversion and
+// one FMA serve 8 rows, which is what lets one core keep up with memory in
+// decode and leaves the int8 units busy in prompt processing.
+//
+// maddubs multiplies unsigned by signed bytes: Q4_0 and Q4_K nibbles are
+// 0..15 (Q4_0's -8 offset is subtracted exactly via the activation block
+// sum), activations are ggml's Q8_0 / Q8_K values. Pairs of products stay
+// below 2 * 15 * 127, so eight maddubs results (one 32-element block or
+// sub-block) add up in int16 without saturating; one madd then widens them.
+#include "packed.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "packed_common.hpp"
+
+namespace tessel::ggml {
+namespace {
+
+bool cpu_has_avx2() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                         __builtin_cpu_supports("f16c");
+  return ok;
+}
+
+struct ActQ8 { float d; int32_t sum; int8_t qs[QK]; };            // per 32 values
+struct ActK8 { float d; int16_t sum32[QK_K / 32]; int8_t qs[QK_K]; };  // per 256 values
+
+// 8 rows per group; a partial last group stores only its valid rows.
+struct Avx2Rows {
+  static constexpr size_t kRows = 8;
+  using Mask = size_t;
+  static Mask mask(size_t valid) { return valid; }
+};
+
+inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+inline __m256 scales8(const void* p) { return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p))); }
+inline void store_rows(float* y, __m256 v, size_t valid) {
+  if (valid == 8) return _mm256_storeu_ps(y, v);
+  alignas(32) float t[8];
+  _mm256_store_ps(t, v);
+  std::copy(t, t + valid, y);
+}
+inline float hmax(__m256 v) {
+  __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
+}
+inline int32_t hsum(__m256i v) {
+  __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4E));
+  return _mm_cvtsi128_si32(_mm_add_epi32(x, _mm_shuffle_epi32(x, 0xB1)));
+}
+// 32 int32 (values within int8) -> 32 bytes in order.
+inline void store_bytes(int8_t* dst, __m256i q0, __m256i q1, __m256i q2, __m256i q3) {
+  const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
+                      _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
+
+// ggml's quantize_row_q8_0_ref: d = amax / 127 rounded to F16, q = roundf(x / d)
+// (ties away from zero, which the vector round needs a fix-up for).
+void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
+  const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  for (size_t b = 0; b < nb; ++b, x += QK) {
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i] = _mm256_loadu_ps(x + 8 * i)));
+    const float d = hmax(m) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+    __m256i q[4], sum = _mm256_setzero_si256();
+    for (int i = 0; i < 4; ++i) {
+      const __m256 s = _mm256_mul_ps(v[i], _mm256_set1_ps(id));
+      const __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(s, t)), half, _CMP_GE_OQ);
+      const __m256 step = _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(s, sign), one));
+      q[i] = _mm256_cvtps_epi32(_mm256_add_ps(t, step));
+      sum = _mm256_add_epi32(sum, q[i]);
+    }
+    out[b].sum = hsum(sum);
+    store_bytes(out[b].qs, q[0], q[1], q[2], q[3]);
+  }
+}
+
+// ggml's quantize_row_q8_K_ref: scale -127 / (the value of largest magnitude,
+// first one wins), nearest-even rounding, clamp at 127; plus sums per 32.
+void quantize_k_blocks(const float* x, ActK8* out, size_t nb) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (size_t b = 0; b < nb; ++b, x += QK_K) {
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < QK_K; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+    const float amax = hmax(m);
+    ActK8& o = out[b];
+    if (amax == 0.0f) {
+      std::memset(&o, 0, sizeof o);
+      continue;
+    }
+    float max = 0.0f;
+    for (int i = 0; i < QK_K; ++i)
+      if (std::fabs(x[i]) == amax) { max = x[i]; break; }
+    const float iscale = -127.0f / max;
+    for (int s = 0; s < QK_K / 32; ++s) {
+      __m256i q[4], sum = _mm256_setzero_si256();
+      for (int i = 0; i < 4; ++i) {
+        q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * s + 8 * i), _mm256_set1_ps(iscale)));
+        q[i] = _mm256_min_epi32(q[i], _mm256_set1_epi32(127));
+        sum = _mm256_add_epi32(sum, q[i]);
+      }
+      o.sum32[s] = int16_t(hsum(sum));
+      store_bytes(o.qs + 32 * s, q[0], q[1], q[2], q[3]);
+    }
+    o.d = 1.0f / iscale;
+  }
+}
+
+// ---- Q4_0: 4 vectors of packed nibbles: vector k holds qs[4k..4k+3] of each
+// row, low nibbles = elements 4k.., high = 16 + 4k..; 8 F16 scales.
+struct Q4_0Layout : Avx2Rows {
+  using Block = BlockQ4_0;
+  using Act = ActQ8;
+  static constexpr size_t kBlock = QK, kQuant = 4 * 32, kMeta = 16;
+  static constexpr int kTile = 4;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+    for (int k = 0; k < 4; ++k)
+      for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 32 * k + 4 * r, rows[r]->qs + 4 * k, 4);
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   size_t valid) {
+    const __m256i lo = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      __m256i acc[J];
+      for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
+      for (int k = 0; k < 4; ++k) {
+        const __m256i raw = load(blk + 32 * k);
+        const __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
+        for (int j = 0; j < J; ++j) {
+          const int8_t* q = act_block<Act>(a, ab, j, b).qs;
+          acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wl, bcast4(q + 4 * k)));
+          acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wh, bcast4(q + 16 + 4 * k)));
+        }
+      }
+      const __m256 dw = scales8(grp + nb * kQuant + b * kMeta);
+      for (int j = 0; j < J; ++j) {
+        const Act& A = act_block<Act>(a, ab, j, b);
+        const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(acc[j], ones), _mm256_set1_epi32(8 * A.sum));
+        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(A.d)), fa[j]);
+      }
+    }
+    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+  }
+};
+
+// ---- Q4_K: for each 64-element chunk c, 8 vectors: vector k holds
+// qs[32c + 4k..] of each row; low nibbles belong to sub-block 2c, high
+// nibbles to 2c + 1. Meta: 8 F16 d, 8 F16 dmin, 8 x 8 u8 scales (sub-block
+// major), then the mins as 4 x (row-major pairs m[2t], m[2t+1]) so one
+// madd with the activation's two sub-block sums handles two sub-blocks.
+struct Q4_KLayout : Avx2Rows {
+  using Block = BlockQ4_K;
+  using Act = ActK8;
+  static constexpr size_t kBlock = QK_K, kQuant = 32 * 32, kMeta = 32 + 64 + 64;
+  static constexpr int kTile = 4;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    uint8_t* sc = reinterpret_cast<uint8_t*>(meta + 32);
+    uint8_t* mn = sc + 64;
+    for (size_t r = 0; r < kRows; ++r) {
+      std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+      std::memcpy(meta + 16 + 2 * r, &rows[r]->dmin, 2);
+      for (int s = 0; s < 8; ++s) scale_min_k4(s, rows[r]->scales, sc[8 * s + r], mn[16 * (s / 2) + 2 * r + s % 2]);
+    }
+    for (int c = 0; c < 4; ++c)
+      for (int k = 0; k < 8; ++k)
+        for (size_t r = 0; r < kRows; ++r)
+          std::memcpy(dst + 32 * (8 * c + k) + 4 * r, rows[r]->qs + 32 * c + 4 * k, 4);
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   size_t valid) {
+    const __m256i lo = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 32);
+      __m256i isum[J];
+      for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+      for (int c = 0; c < 4; ++c) {
+        __m256i l16[J], h16[J];
+        for (int j = 0; j < J; ++j) l16[j] = h16[j] = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k) {
+          const __m256i raw = load(blk + 32 * (8 * c + k));
+          const __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
+          for (int j = 0; j < J; ++j) {
+            const int8_t* q = act_block<Act>(a, ab, j, b).qs + 64 * c + 4 * k;
+            l16[j] = _mm256_add_epi16(l16[j], _mm256_maddubs_epi16(wl, bcast4(q)));
+            h16[j] = _mm256_add_epi16(h16[j], _mm256_maddubs_epi16(wh, bcast4(q + 32)));
+          }
+        }
+        const __m256i s0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * c)));
+        const __m256i s1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * c + 8)));
+        for (int j = 0; j < J; ++j)
+          isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_mullo_epi32(_mm256_madd_epi16(l16[j], ones), s0),
+                                                               _mm256_mullo_epi32(_mm256_madd_epi16(h16[j], ones), s1)));
+      }
+      const uint8_t* mn = sc + 64;
+      __m256i msum[J];
+      for (int j = 0; j < J; ++j) msum[j] = _mm256_setzero_si256();
+      for (int t = 0; t < 4; ++t) {
+        const __m256i m16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mn + 16 * t)));
+        for (int j = 0; j < J; ++j) {
+          int32_t pair;
+          std::memcpy(&pair, act_block<Act>(a, ab, j, b).sum32 + 2 * t, 4);
+          msum[j] = _mm256_add_epi32(msum[j], _mm256_madd_epi16(m16, _mm256_set1_epi32(pair)));
+        }
+      }
+      const __m256 d = scales8(meta), dmin = scales8(meta + 16);
+      for (int j = 0; j < J; ++j) {
+        const __m256 ad = _mm256_set1_ps(act_block<Act>(a, ab, j, b).d);
+        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_mul_ps(d, ad), fa[j]);
+        fa[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[j]), _mm256_mul_ps(dmin, ad), fa[j]);
+      }
+    }
+    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+  }
+};
+
+template <class L>
+std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, ThreadPool* pool) {
+  if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
+  return std::make_unique<Packed<L>>(w, n_out, n_in, pool);
+}
+
+}  // namespace
+
+std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
+                                               ThreadPool* pool) {
+  if (!cpu_has_avx2()) return nullptr;
+  switch (type) {
+    case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in, pool);
+    case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in, pool);
+    default: return nullptr;
+  }
+}
+
+}  // namespace tessel::ggml
+
+#else  // not x86-64
+
+namespace tessel::ggml {
+std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId, const void*, size_t, size_t, ThreadPool*) {
+  return nullptr;
+}
+}  // namespace tessel::ggml
+
+#endif
