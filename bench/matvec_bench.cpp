@@ -3,7 +3,7 @@
 // else the SIMD row dots) turns into outputs. Compare with the read
 // bandwidth `tessel bench --roofline` measures; kernels that fall well short
 // of it are compute-bound and worth optimising.
-//   matvec-bench [n_out n_in [seconds [copies]]]   (default: 5632 x 2048, 1 s per type,
+//   matvec-bench [n_out n_in [seconds [copies [rows]]]]   (default: 5632 x 2048, 1 s per type,
 //   copies filling 256 MiB; copies = 1 with a small matrix measures the kernel from cache)
 #include <chrono>
 #include <ctime>
@@ -26,12 +26,14 @@ int main(int argc, char** argv) {
   const size_t n_out = argc > 2 ? size_t(std::atol(argv[1])) : 5632;
   const size_t n_in = argc > 2 ? size_t(std::atol(argv[2])) : 2048;
   const double seconds = argc > 3 ? std::atof(argv[3]) : 1.0;
+  const size_t n_act = argc > 5 ? size_t(std::atol(argv[5])) : 1;  // > 1: a prompt batch
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> f(n_out * n_in), x(n_in), y(n_out);
+  std::vector<float> f(n_out * n_in), x(n_in * n_act), y(n_out * n_act);
   for (auto& v : f) v = nd(rng);
   for (auto& v : x) v = nd(rng);
-  std::printf("| type | path | GB/s | us per matvec (%zu x %zu) |\n|---|---|---:|---:|\n", n_out, n_in);
+  std::printf("| type | path | GB/s | us per multiply (%zu x %zu, %zu rows) | GOPS |\n|---|---|---:|---:|---:|\n",
+              n_out, n_in, n_act);
   for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_K, TypeId::Q5_K, TypeId::Q6_K, TypeId::F16}) {
     const Codec* c = ggml::find_codec(t);
     const Codec* dc = ggml::find_codec(c->dot_type());
@@ -47,17 +49,21 @@ int main(int argc, char** argv) {
       else plain.push_back(w);
     }
     const bool packed = !packs.empty();
-    std::vector<std::byte> act(packed ? packs[0]->act_bytes() : row_bytes(c->dot_type(), int64_t(n_in)));
+    const size_t ab = packed ? packs[0]->act_bytes() : row_bytes(c->dot_type(), int64_t(n_in));
+    std::vector<std::byte> act(ab * n_act);
     size_t next = 0;
     auto once = [&] {
       const size_t i = next++ % copies;
       if (packed) {
-        packs[i]->quantize_act(x.data(), act.data());
-        packs[i]->multiply(act.data(), 1, 0, n_out, y.data(), n_out);
+        for (size_t r = 0; r < n_act; ++r) packs[i]->quantize_act(x.data() + r * n_in, act.data() + r * ab);
+        packs[i]->multiply(act.data(), n_act, 0, n_out, y.data(), n_out);
       } else {
-        dc->from_float(x.data(), act.data(), n_in);
+        for (size_t r = 0; r < n_act; ++r) dc->from_float(x.data() + r * n_in, act.data() + r * ab, n_in);
         const std::byte* wi = plain[i].data();
-        for (size_t o = 0; o < n_out; ++o) y[o] = c->dot(wi + o * row, act.data(), n_in);
+        for (size_t o = 0; o < n_out; ++o)  // 4 activation rows per weight row, as matmul's prompt path
+          for (size_t r = 0; r < n_act; r += 4)
+            c->dot_rows(wi + o * row, act.data() + r * ab, ab, std::min<size_t>(4, n_act - r), n_in,
+                        y.data() + r * n_out + o, n_out);
       }
     };
     once();
@@ -77,8 +83,8 @@ int main(int argc, char** argv) {
       el = cpu_s() - t0;
     } while (el < seconds);
     const double us = el * 1e6 / double(reps);
-    std::printf("| %s | %s | %.1f | %.1f |\n", type_name(t).c_str(), packed ? "packed" : "row dots",
-                double(w.size()) / (us * 1e3), us);
+    std::printf("| %s | %s | %.1f | %.1f | %.1f |\n", type_name(t).c_str(), packed ? "packed" : "row dots",
+                double(w.size()) / (us * 1e3), us, 2.0 * double(n_out * n_in * n_act) / (us * 1e3));
   }
   return 0;
 }

@@ -52,7 +52,7 @@ void check(TypeId t, size_t n_out, size_t n_in, size_t n_act) {
   std::mt19937 rng(unsigned(n_out * 131 + n_in * 7 + n_act));
   const auto w = weights(t, n_out, n_in, rng);
   auto packed = pack_matrix(t, w.data(), n_out, n_in);
-  if (!packed) {  // this CPU's packed kernels do not cover t (AVX2 packs Q4_0 and Q4_K)
+  if (!packed) {  // this CPU's packed kernels do not cover t
     REQUIRE_FALSE(cpu_has_vnni());
     return;
   }
@@ -100,13 +100,13 @@ void check(TypeId t, size_t n_out, size_t n_in, size_t n_act) {
 
 }  // namespace
 
-TEST_CASE("packed kernels match the scalar codecs (Q8_0, Q4_0, Q4_K, Q6_K)", "[packed]") {
+TEST_CASE("packed kernels match the scalar codecs (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)", "[packed]") {
   if (!cpu_has_vnni() && !cpu_has_avx2()) {
     REQUIRE(pack_matrix(TypeId::Q4_0, nullptr, 16, 32) == nullptr);  // no packed kernels on this CPU
     return;
   }
 
-  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_K, TypeId::Q6_K})
+  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_K, TypeId::Q5_K, TypeId::Q6_K})
     for (size_t n_out : {16, 37, 64})
       for (size_t n_act : {1, 3, 8, 13, 70}) check(t, n_out, 512, n_act);
   check(TypeId::Q8_0, 48, 32, 9);  // one block per row: groups of odd size stay aligned
