@@ -107,14 +107,6 @@ tessel::Outputs run_all(Edited& e, const std::vector<tessel::TokenId>& ids, tess
   return out;
 }
 
-struct Keep : tessel::TensorSink {
-  std::map<std::string, std::vector<float>> t;
-  void on_tensor(const std::string& name, const float* d, std::span<const int64_t> ne) override {
-    size_t n = 1;
-    for (int64_t v : ne) n *= size_t(v);
-    t[name].assign(d, d + n);
-  }
-};
 
 }  // namespace
 
@@ -161,7 +153,7 @@ TEST_CASE("gemma3: attention scale is 1/sqrt(head_dim), but 1/sqrt(n_embd/n_head
       f.build_index();
       f.meta.set("gemma3.block_count", tessel::MetaValue::of_u32(uint32_t(n_layer)));
     });
-    Keep sink;
+    Collect sink;
     run_all(e, {2, 100}, &sink);
     const auto& q = sink.t.at("Qcur-0");  // [tok][head][64]
     const auto& k = sink.t.at("Kcur-0");  // [tok][1][64]
