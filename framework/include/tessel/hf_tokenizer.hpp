@@ -1,0 +1,15 @@
+#pragma once
+// Hugging Face tokenizer.json (+ tokenizer_config.json) as GGUF tokenizer.*
+// metadata, laid out as llama.cpp's convert_hf_to_gguf.py lays it out. Used
+// by `tessel convert-tokenizer` and by the safetensors checkpoint format.
+#include <filesystem>
+
+#include "tessel/metadata.hpp"
+
+namespace tessel {
+
+// `config` may be empty (no tokenizer_config.json). Throws tessel::Error
+// naming the file and the key that is missing or unsupported.
+Metadata import_hf_tokenizer(const std::filesystem::path& tokenizer_json, const std::filesystem::path& config);
+
+}  // namespace tessel
