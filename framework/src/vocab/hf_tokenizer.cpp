@@ -10,6 +10,7 @@
 // below every merge, -(n_merges + 1): BPE never forms them by merging.
 #include "tessel/hf_tokenizer.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -59,9 +60,82 @@ bool prepends_space(const json& n) {
   return false;
 }
 
+// Special ids, add_bos/add_eos and the chat template: tokenizer_config.json
+// first (gguf-py's SpecialVocab), else what tokenizer.json itself says.
+void add_special_tokens(const json& j, const fs::path& config_path, const std::unordered_map<std::string, int64_t>& id_of,
+                        const std::string& unk, Metadata& meta) {
+  const std::string src = meta.source;
+  json cfg = config_path.empty() ? json::object() : read_json(config_path);
+  auto set_id = [&](const char* key, const std::string& text) {
+    if (text.empty()) return;
+    auto it = id_of.find(text);
+    if (it == id_of.end())
+      throw Error((config_path.empty() ? src : config_path.string()) + ": special token '" + text +
+                          "' (" + key + ") is not in the vocabulary");
+    meta.set(key, MetaValue::of_u32(uint32_t(it->second)));
+  };
+  std::string bos = token_content(cfg.value("bos_token", json()));
+  bool add_bos = false, add_eos = false;
+  bool have_add_bos = false;
+  if (j.contains("post_processor") && j["post_processor"].is_object()) {
+    const json& pp = j["post_processor"];
+    if (pp.value("type", "") == "TemplateProcessing" && pp.contains("single") && pp["single"].is_array() &&
+        !pp["single"].empty()) {
+      const json& first = pp["single"].front();
+      const json& last = pp["single"].back();
+      if (first.contains("SpecialToken")) {
+        add_bos = true;
+        have_add_bos = true;
+        if (bos.empty()) bos = first["SpecialToken"].value("id", "");
+      }
+      if (last.contains("SpecialToken")) add_eos = true;
+    }
+  }
+  set_id("tokenizer.ggml.bos_token_id", bos);
+  set_id("tokenizer.ggml.eos_token_id", token_content(cfg.value("eos_token", json())));
+  set_id("tokenizer.ggml.unknown_token_id", cfg.contains("unk_token") ? token_content(cfg["unk_token"]) : unk);
+  set_id("tokenizer.ggml.seperator_token_id", token_content(cfg.value("sep_token", json())));
+  set_id("tokenizer.ggml.padding_token_id", token_content(cfg.value("pad_token", json())));
+  set_id("tokenizer.ggml.cls_token_id", token_content(cfg.value("cls_token", json())));
+  set_id("tokenizer.ggml.mask_token_id", token_content(cfg.value("mask_token", json())));
+  if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) add_bos = cfg["add_bos_token"].get<bool>();
+  else if (!have_add_bos) add_bos = false;
+  if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()) add_eos = cfg["add_eos_token"].get<bool>();
+  meta.set("tokenizer.ggml.add_bos_token", MetaValue::of_bool(add_bos));
+  meta.set("tokenizer.ggml.add_eos_token", MetaValue::of_bool(add_eos));
+  if (cfg.contains("chat_template") && cfg["chat_template"].is_string())
+    meta.set("tokenizer.chat_template", MetaValue::of_string(cfg["chat_template"].get<std::string>()));
+}
+
+// The pre-tokenizer llama.cpp would name: its converter hashes the
+// tokenizer's output on a probe text; without HF tokenizers we recognise the
+// split regex instead (the part of the pre-tokenizer that decides the chunks).
+std::string pre_tokenizer_name(const json& j, const std::string& src) {
+  static const std::pair<const char*, const char*> kKnown[] = {
+      {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", "llama-bpe"},
+      {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", "qwen2"},
+  };
+  const json pt = j.value("pre_tokenizer", json());
+  std::vector<json> parts;
+  if (pt.is_object() && pt.value("type", "") == "Sequence" && pt.contains("pretokenizers")) {
+    for (const auto& p : pt["pretokenizers"]) parts.push_back(p);
+  } else if (pt.is_object()) {
+    parts.push_back(pt);
+  }
+  for (const auto& p : parts) {
+    if (p.value("type", "") != "Split" || !p.contains("pattern") || !p["pattern"].is_object()) continue;
+    const std::string regex = p["pattern"].value("Regex", "");
+    for (const auto& [pattern, name] : kKnown)
+      if (regex == pattern) return name;
+    throw Error(src + ": pre_tokenizer split regex '" + regex + "' is not one tessel recognises (llama-bpe, qwen2)");
+  }
+  if (parts.size() == 1 && parts[0].value("type", "") == "ByteLevel") return "gpt-2";
+  throw Error(src + ": pre_tokenizer " + pt.dump().substr(0, 120) + " is not one tessel recognises (llama-bpe, qwen2, gpt-2)");
+}
+
 }  // namespace
 
-Metadata import_hf_tokenizer(const fs::path& input, const fs::path& config_path) {
+Metadata import_hf_tokenizer(const fs::path& input, const fs::path& config_path, int64_t n_vocab) {
   const std::string src = input.string();
   const json j = read_json(input);
   if (!j.contains("model") || !j["model"].is_object())
@@ -70,12 +144,12 @@ Metadata import_hf_tokenizer(const fs::path& input, const fs::path& config_path)
   const std::string type = model.value("type", "");
   if (type != "BPE")
     throw Error(src + ": model.type is '" + type +
-                        "'; convert-tokenizer imports BPE tokenizers (SentencePiece style, e.g. Gemma)");
+                        "'; tessel imports BPE tokenizers (SentencePiece style, e.g. Gemma, or byte-level, e.g. Llama 3, Qwen)");
   if (!model.contains("vocab") || !model["vocab"].is_object())
     throw Error(src + ": model.vocab must be an object of token -> id");
-  if (!model.value("byte_fallback", false))
-    throw Error(src + ": model.byte_fallback is false; only byte-fallback (SentencePiece "
-                              "style) BPE maps onto llama.cpp's SPM tokenizer");
+  // Without byte fallback the pieces are GPT-2 byte-level ones: llama.cpp's "gpt2" model.
+  const bool byte_level = !model.value("byte_fallback", false);
+  const std::string pre = byte_level ? pre_tokenizer_name(j, src) : "";
 
   // Tokens by id: the vocab plus added tokens; gaps become [PADn] (unused) as in llama.cpp.
   std::map<int64_t, std::string> by_id;
@@ -94,7 +168,8 @@ Metadata import_hf_tokenizer(const fs::path& input, const fs::path& config_path)
       added_special[id] = t.value("special", false);
     }
   if (by_id.empty()) throw Error(src + ": the vocabulary is empty");
-  const int64_t n = by_id.rbegin()->first + 1;
+  // The model's vocab_size may exceed the tokenizer's (padded embeddings): pad the list, as llama.cpp does.
+  const int64_t n = std::max(by_id.rbegin()->first + 1, n_vocab);
   if (n > (int64_t(1) << 31)) throw Error(src + ": token id " + std::to_string(n - 1) + " is too large");
 
   std::vector<std::string> tokens(static_cast<size_t>(n));
@@ -138,6 +213,24 @@ Metadata import_hf_tokenizer(const fs::path& input, const fs::path& config_path)
     if (it != first_rank.end()) scores[size_t(i)] = -float(it->second);
   }
 
+  if (byte_level) {
+    // Added tokens: special ones are control tokens, the rest user-defined (gguf-py's get_vocab_base).
+    for (const auto& [id, special] : added_special)
+      if (id < n) types[size_t(id)] = special ? kControl : kUserDefined;
+    std::vector<std::string> merge_list;
+    for (const auto& m : merges)
+      merge_list.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+    Metadata meta;
+    meta.source = src;
+    meta.set("tokenizer.ggml.model", MetaValue::of_string("gpt2"));
+    meta.set("tokenizer.ggml.pre", MetaValue::of_string(pre));
+    meta.set("tokenizer.ggml.tokens", MetaValue::of_strings(tokens));
+    meta.set("tokenizer.ggml.token_type", MetaValue::of_i32s(types));
+    meta.set("tokenizer.ggml.merges", MetaValue::of_strings(merge_list));
+    add_special_tokens(j, config_path, id_of, "", meta);
+    return meta;
+  }
+
   const std::string unk = model.contains("unk_token") && model["unk_token"].is_string()
                               ? model["unk_token"].get<std::string>() : "";
   for (int64_t i = 0; i < n; ++i) {
@@ -155,52 +248,11 @@ Metadata import_hf_tokenizer(const fs::path& input, const fs::path& config_path)
   meta.set("tokenizer.ggml.scores", MetaValue::of_f32s(scores));
   meta.set("tokenizer.ggml.token_type", MetaValue::of_i32s(types));
 
-  // Special ids and flags: tokenizer_config.json first (gguf-py's SpecialVocab),
-  // else what tokenizer.json itself says.
-  json cfg = config_path.empty() ? json::object() : read_json(config_path);
-  auto set_id = [&](const char* key, const std::string& text) {
-    if (text.empty()) return;
-    auto it = id_of.find(text);
-    if (it == id_of.end())
-      throw Error((config_path.empty() ? src : config_path.string()) + ": special token '" + text +
-                          "' (" + key + ") is not in the vocabulary");
-    meta.set(key, MetaValue::of_u32(uint32_t(it->second)));
-  };
-  std::string bos = token_content(cfg.value("bos_token", json()));
-  bool add_bos = false, add_eos = false;
-  bool have_add_bos = false;
-  if (j.contains("post_processor") && j["post_processor"].is_object()) {
-    const json& pp = j["post_processor"];
-    if (pp.value("type", "") == "TemplateProcessing" && pp.contains("single") && pp["single"].is_array() &&
-        !pp["single"].empty()) {
-      const json& first = pp["single"].front();
-      const json& last = pp["single"].back();
-      if (first.contains("SpecialToken")) {
-        add_bos = true;
-        have_add_bos = true;
-        if (bos.empty()) bos = first["SpecialToken"].value("id", "");
-      }
-      if (last.contains("SpecialToken")) add_eos = true;
-    }
-  }
-  set_id("tokenizer.ggml.bos_token_id", bos);
-  set_id("tokenizer.ggml.eos_token_id", token_content(cfg.value("eos_token", json())));
-  set_id("tokenizer.ggml.unknown_token_id", cfg.contains("unk_token") ? token_content(cfg["unk_token"]) : unk);
-  set_id("tokenizer.ggml.seperator_token_id", token_content(cfg.value("sep_token", json())));
-  set_id("tokenizer.ggml.padding_token_id", token_content(cfg.value("pad_token", json())));
-  set_id("tokenizer.ggml.cls_token_id", token_content(cfg.value("cls_token", json())));
-  set_id("tokenizer.ggml.mask_token_id", token_content(cfg.value("mask_token", json())));
-  if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) add_bos = cfg["add_bos_token"].get<bool>();
-  else if (!have_add_bos) add_bos = false;
-  if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()) add_eos = cfg["add_eos_token"].get<bool>();
-  meta.set("tokenizer.ggml.add_bos_token", MetaValue::of_bool(add_bos));
-  meta.set("tokenizer.ggml.add_eos_token", MetaValue::of_bool(add_eos));
+  add_special_tokens(j, config_path, id_of, unk, meta);
   // SentencePiece's "add dummy prefix" shows up as a Prepend("▁") normalizer.
   meta.set("tokenizer.ggml.add_space_prefix",
            MetaValue::of_bool(prepends_space(j.value("normalizer", json()))));
   meta.set("tokenizer.ggml.remove_extra_whitespaces", MetaValue::of_bool(false));
-  if (cfg.contains("chat_template") && cfg["chat_template"].is_string())
-    meta.set("tokenizer.chat_template", MetaValue::of_string(cfg["chat_template"].get<std::string>()));
   return meta;
 }
 

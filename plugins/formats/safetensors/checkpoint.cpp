@@ -292,7 +292,8 @@ std::unique_ptr<ModelFile> open_checkpoint(const fs::path& path) {
   const fs::path tok = dir / "tokenizer.json";
   if (fs::exists(tok)) {
     const fs::path tok_cfg = dir / "tokenizer_config.json";
-    const Metadata tm = import_hf_tokenizer(tok, fs::exists(tok_cfg) ? tok_cfg : fs::path());
+    const Metadata tm = import_hf_tokenizer(tok, fs::exists(tok_cfg) ? tok_cfg : fs::path(),
+                                            cfg.integer_opt("vocab_size").value_or(0));
     for (const auto& [k, v] : tm.entries()) meta.set(k, v);
   }
 
