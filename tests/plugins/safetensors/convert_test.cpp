@@ -99,7 +99,7 @@ TEST_CASE("tessel run with --set model.quantize=Q8_0 scores a checkpoint like th
   auto score = [&](const fs::path& model, const std::string& out, std::vector<std::string> extra) {
     tessel::test::write_text(dir / "p.yaml", "task: score\nmodel: {path: " + model.string() + "}\noutput: " +
                                                  (dir / out).string() +
-                                                 "\ninputs:\n  - {adapter: tokens, ids: [1, 403, 261, 1428]}\n");
+                                                 "\ninputs:\n  - {adapter: tokens, ids: [1, 403, 261, 428]}\n");
     std::vector<std::string> args = {"run", (dir / "p.yaml").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = tessel::test::run_tessel(args);
