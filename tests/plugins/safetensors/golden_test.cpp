@@ -127,12 +127,14 @@ TEST_CASE("gemma3 checkpoint (norms stored as w) gives gemma3-synth's tensors an
             "golden/gemma3-synth/logits/gemma3-synth-128"});
 }
 
-TEST_CASE("qwen2 checkpoint (q/k/v biases) gives qwen2-synth's tensors and keys") {
-  run_case({"golden/arch2/models/qwen2-synth.gguf", "Qwen2ForCausalLM", "decoder", false, false, ""});
+TEST_CASE("qwen2 checkpoint (q/k/v biases) gives qwen2-synth's tensors, keys and golden logits") {
+  run_case({"golden/arch2/models/qwen2-synth.gguf", "Qwen2ForCausalLM", "decoder", false, false,
+            "golden/arch2/logits/qwen2-synth"});
 }
 
-TEST_CASE("qwen3 checkpoint (q/k norms, explicit head_dim) gives qwen3-synth's tensors and keys") {
-  run_case({"golden/arch2/models/qwen3-synth.gguf", "Qwen3ForCausalLM", "decoder", false, false, ""});
+TEST_CASE("qwen3 checkpoint (q/k norms, explicit head_dim) gives qwen3-synth's tensors, keys and golden logits") {
+  run_case({"golden/arch2/models/qwen3-synth.gguf", "Qwen3ForCausalLM", "decoder", false, false,
+            "golden/arch2/logits/qwen3-synth"});
 }
 
 TEST_CASE("bert checkpoint (F16 embeddings, biases) gives bert-synth's tensors and keys") {
