@@ -125,6 +125,7 @@ std::vector<BatchChunk> build_prompt(const PipelineSpec& spec, Registry& reg, co
   actx.tokenizer = &tok;
   actx.add_special = true;
   actx.parse_special = true;
+  actx.threads = spec.runtime.threads;
   auto chunks = assemble_prompt(reg, segments, actx);
   if (prompt_rows(chunks) == 0)
     throw Error(spec.source + ": the prompt is empty after tokenization (and the model adds no BOS)");
@@ -212,7 +213,7 @@ std::string stats_line(const Result& r) {
 int run_generate_task(const PipelineSpec& spec) {
   const auto t_load = Clock::now();
   auto reg = make_registry(spec.plugin_paths);
-  auto file = open_model_file(*reg, spec.model.path, spec.model.format);
+  auto file = open_model(*reg, spec.model, spec.runtime.threads);
   auto tok = make_tokenizer(*reg, file, spec.tokenizer);
   auto codecs = load_codecs(*reg);
   auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
