@@ -22,9 +22,6 @@ struct RunResult {
 // with a time limit (kills it and fails the test when exceeded).
 RunResult run_tessel(const std::vector<std::string>& args, int timeout_seconds = 120,
                      const std::vector<std::string>& extra_env = {});
-// The same with `input` as its standard input.
-RunResult run_tessel_stdin(const std::vector<std::string>& args, const std::string& input,
-                           int timeout_seconds = 120);
 
 std::string read_text(const std::filesystem::path& p);
 void write_text(const std::filesystem::path& p, const std::string& s);
