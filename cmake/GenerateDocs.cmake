@@ -31,8 +31,11 @@ if(NOT rc EQUAL 0)
 endif()
 write_page(tessel "modular runtime for GGUF language models on the CPU" "${top}")
 
-# The SUBCOMMANDS: section of the top-level help: "  name   summary" lines.
-string(FIND "${top}" "SUBCOMMANDS:" at)
+# The Subcommands: section of the top-level help: "  name   summary" lines.
+string(FIND "${top}" "Subcommands:" at)
+if(at LESS 0)
+  message(FATAL_ERROR "no 'Subcommands:' section in `tessel --help`")
+endif()
 string(SUBSTRING "${top}" ${at} -1 subs)
 string(REPLACE "\n" ";" lines "${subs}")
 set(count 0)

@@ -38,8 +38,9 @@ std::string template_help() {
 
 // The prompt text from -p / -p - / -f, with escapes processed as llama.cpp does.
 std::string resolve_prompt(const Options& o, bool from_p, bool from_f) {
-  if (!from_p && !from_f) throw tessel::Error("give the prompt with -p TEXT, -p - (standard input) or -f FILE");
-  if (from_p && from_f) throw tessel::Error("-p and -f both give the prompt: use one of them");
+  if (!from_p && !from_f)
+    throw tessel::host::UsageError("give the prompt with -p TEXT, -p - (standard input) or -f FILE");
+  if (from_p && from_f) throw tessel::host::UsageError("-p and -f both give the prompt: use one of them");
   std::string text = from_f             ? tessel::host::read_prompt_file(o.prompt_file, "-f")
                      : o.prompt == "-" ? tessel::host::read_prompt_file("-", "-p")
                                         : o.prompt;

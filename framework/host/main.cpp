@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   std::string sub_name;
   if (argc > 1 && argv[1][0] != '-') {
     sub_name = argv[1];
-    if (!app.get_subcommand_ptr(sub_name)) {
+    const auto known = app.get_subcommands([&](const CLI::App* a) { return a->get_name() == sub_name; });
+    if (known.empty()) {
       std::cerr << "tessel: unknown command " << sub_name << " (see tessel --help for the list)\n";
       return 2;
     }
