@@ -35,20 +35,20 @@ uint64_t seed_of(const std::string& err) {
 
 }  // namespace
 
-TEST_CASE("tessel foo says unknown command foo; usage errors point to tessel SUB --help") {
+TEST_CASE("tessel foo says unknown command foo and usage errors point to tessel SUB --help") {
   auto r = run_tessel({"foo"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("unknown command foo"));
   r = run_tessel({"generate", "-m", stories()});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("-p") && Catch::Contains("tessel generate --help"));
-  r = run_tessel({"tokenize", "--bogus-flag"});
+  r = run_tessel({"tokenize", "-m", stories(), "--bogus-flag"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("bogus-flag") && Catch::Contains("tessel tokenize --help"));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 
-TEST_CASE("--version names the version, commit, compiler and the SIMD path of each weight type") {
+TEST_CASE("tessel --version names the version, commit, compiler and the SIMD path of each weight type") {
   auto r = run_tessel({"--version"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("tessel 0.") && Catch::Contains("\ncommit: ") &&
@@ -56,7 +56,7 @@ TEST_CASE("--version names the version, commit, compiler and the SIMD path of ea
   CHECK_THAT(r.out, Catch::Contains("Q4_0") && Catch::Contains("Q8_0"));
 }
 
-TEST_CASE("--verbose logs the plugin of each step and the kernel path of each weight type") {
+TEST_CASE("tessel --verbose logs the plugin of each step and the kernel path of each weight type") {
   // Before the subcommand, as a global flag, and after it.
   for (const auto& r : {run_tessel({"--verbose", "generate", "-m", stories(), "-p", "Hi", "-n", "1"}),
                         run_tessel({"generate", "-m", stories(), "-p", "Hi", "-n", "1", "--verbose"})}) {
@@ -69,7 +69,7 @@ TEST_CASE("--verbose logs the plugin of each step and the kernel path of each we
   CHECK_THAT(quiet.err, !Catch::Contains("format plugin"));
 }
 
-TEST_CASE("generate echoes the prompt, then the continuation, then a newline; --no-display-prompt hides the prompt") {
+TEST_CASE("generate echoes the prompt, then the continuation, then a newline, and --no-display-prompt hides the prompt") {
   auto shown = greedy({});
   auto hidden = greedy({"--no-display-prompt"});
   INFO(shown.err);
@@ -81,7 +81,7 @@ TEST_CASE("generate echoes the prompt, then the continuation, then a newline; --
   CHECK(shown.out == "Once upon a time" + hidden.out);
 }
 
-TEST_CASE("the default seed is random and printed; --seed fixes it") {
+TEST_CASE("the default seed is random and printed, --seed fixes it") {
   auto a = greedy({}), b = greedy({});
   REQUIRE(a.exit_code == 0);
   CHECK(seed_of(a.err) != seed_of(b.err));
@@ -110,7 +110,7 @@ TEST_CASE("the prompt from -p -, -f FILE and escapes in -p all give the same tex
   CHECK(both.exit_code == 2);
 }
 
-TEST_CASE("-r is a stop string, -ngl is accepted with one line, --chat-template and -sys imply chat") {
+TEST_CASE("generate: -r is a stop string, -ngl is accepted with one line, --chat-template and -sys imply chat") {
   auto stopped = run_tessel({"generate", "-m", stories(), "-p", "Once upon a time", "-n", "64", "--temp", "0",
                              "-r", " girl", "--no-display-prompt"});
   INFO(stopped.err);
