@@ -15,12 +15,7 @@
 namespace tessel {
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+using chat_formats::trim;
 
 // Every name llama.cpp accepts as a template name (llm_chat_template_from_str).
 const std::vector<std::string>& llama_cpp_names() {

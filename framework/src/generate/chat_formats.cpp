@@ -12,7 +12,6 @@
 #include <sstream>
 
 namespace tessel::chat_formats {
-namespace {
 
 std::string trim(const std::string& s) {
   size_t b = 0, e = s.size();
@@ -20,6 +19,8 @@ std::string trim(const std::string& s) {
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return s.substr(b, e - b);
 }
+
+namespace {
 
 // How one role's message is written; `pre` may name the role as {role},
 // {Role} (first letter upper case) or {ROLE} (upper case, user as HUMAN).

@@ -11,6 +11,9 @@
 
 namespace tessel::chat_formats {
 
+// `s` without leading and trailing whitespace (llama.cpp's trim, used by several templates).
+std::string trim(const std::string& s);
+
 // The template names this file formats.
 const std::vector<std::string>& names();
 
