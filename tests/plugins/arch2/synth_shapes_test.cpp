@@ -5,6 +5,7 @@
 // at once equals it decoded token by token (KV cache, GQA, RoPE positions),
 // and `tessel generate` runs.
 #include "arch2_golden.hpp"
+#include "tessel/error.hpp"
 #include "tessel/synth.hpp"
 
 using namespace arch2;
@@ -112,4 +113,47 @@ TEST_CASE("synth shapes: a bad --shape is one line naming it") {
                                 (tessel::test::temp_dir() / "x.gguf").string()});
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("n_head_kv") != std::string::npos);
+}
+
+namespace {
+
+// A tiny synth model of `preset`, changed by `edit`, loaded: the error text.
+template <class Edit>
+std::string load_error(const char* preset, Edit edit) {
+  tessel::synth::Preset p = *tessel::synth::find_preset(preset);
+  tessel::synth::override_shape(p, "n_embd=64,n_layer=2,n_head=4,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300");
+  std::shared_ptr<tessel::ModelFile> file = tessel::synth::make_model(p, 1, 1);
+  edit(*file);
+  file->build_index();
+  static auto codecs = tessel::load_codecs(registry());
+  try {
+    tessel::load_model(registry(), file, codecs, {});
+  } catch (const tessel::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("synth shapes: files the new architectures can't run are refused naming the tensor or key") {
+  auto drop = [](const std::string& name) {
+    return [name](tessel::ModelFile& f) {
+      std::erase_if(f.tensors, [&](const tessel::TensorInfo& t) { return t.name == name; });
+    };
+  };
+  CHECK_THAT(load_error("qwen3-0.6b", drop("blk.1.attn_k_norm.weight")), Catch::Contains("attn_k_norm"));
+  CHECK_THAT(load_error("phi-3-mini", drop("blk.0.attn_qkv.weight")), Catch::Contains("blk.0.attn_q.weight"));
+  CHECK_THAT(load_error("gemma-2-2b", drop("blk.1.post_ffw_norm.weight")), Catch::Contains("post_ffw_norm"));
+  CHECK_THAT(load_error("qwen2.5-0.5b", [](tessel::ModelFile& f) {
+               f.meta.set("qwen2.rope.dimension_count", tessel::MetaValue::of_u32(8));
+             }),
+             Catch::Contains("qwen2.rope.dimension_count"));
+  // gemma2 ties its output head always: an output.weight is a tensor it would ignore.
+  CHECK_THAT(load_error("gemma-2-2b", [](tessel::ModelFile& f) {
+               tessel::TensorInfo t = f.tensors.front();
+               t.name = "output.weight";
+               f.tensors.push_back(t);
+             }),
+             Catch::Contains("output.weight"));
 }
