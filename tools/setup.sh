@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git xz-utils
-  libeigen3-dev libxsimd-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev
+  libeigen3-dev libxsimd-dev libboost-dev libyaml-cpp-dev
   catch2 libcli11-dev libpcre2-dev libutf8proc-dev libstb-dev nlohmann-json3-dev
 )
 

@@ -1,13 +1,16 @@
 // `tessel embed -m MODEL (-p TEXT ... | -f FILE) [...]`: sentence embeddings
 // with llama-embedding's flag names (--pooling, --embd-normalize,
-// --embd-output-format json). Builds the PipelineSpec a config's
-// `task: embed` gives and runs it through tessel::run_task.
+// --embd-output-format json|json+|array|raw). Builds the PipelineSpec a config's
+// `task: embed` gives and runs it through tessel::run_task. Escapes in -p are
+// processed (a "\n" starts another text, as in llama-embedding); -f - reads
+// the texts from standard input.
 #include <cstdint>
 
 #include "command.hpp"
 #include "tessel/config.hpp"
 #include "tessel/embedding.hpp"
 #include "tessel/error.hpp"
+#include "text_args.hpp"
 
 namespace {
 
@@ -16,7 +19,25 @@ struct Options {
   std::string model, file, format, task, ids;
   std::vector<std::string> prompts;
   std::vector<std::string> plugin_paths;
+  bool no_escape = false;
 };
+
+// One text per line of standard input; a trailing '\r' goes, empty lines are skipped
+// (what the embed task does with a file).
+std::vector<std::string> stdin_lines() {
+  const std::string all = tessel::host::read_text_file("-", "-f");
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t nl = all.find('\n', start);
+    if (nl == std::string::npos) nl = all.size();
+    std::string line = all.substr(start, nl - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(std::move(line));
+    start = nl + 1;
+  }
+  return lines;
+}
 
 std::vector<tessel::TokenId> parse_ids(const std::string& s) {
   std::vector<tessel::TokenId> ids;
@@ -47,7 +68,7 @@ tessel::host::Command embed_cmd{
       app.add_option("-m,--model", o->model, "Model file (GGUF)")->required();
       auto* p = app.add_option("-p,--prompt", o->prompts,
                                "Text to embed (repeatable; a newline inside starts another text, as in llama-embedding)");
-      auto* f = app.add_option("-f,--file", o->file, "File with one text per line (empty lines skipped)");
+      auto* f = app.add_option("-f,--file", o->file, "File with one text per line (empty lines skipped; '-': standard input)");
       auto* ids = app.add_option("--ids", o->ids, "One input as comma-separated token ids, used verbatim");
       f->excludes(p);
       ids->excludes(p);
@@ -57,7 +78,13 @@ tessel::host::Command embed_cmd{
       app.add_option("--embd-normalize", e.normalize,
                      "-1 none, 0 max-abs (int16 range), 1 taxicab, 2 euclidean, >2 p-norm")
           ->capture_default_str();
-      app.add_option("--format,--embd-output-format", o->format, "json | jsonl | npy | txt (default jsonl)");
+      app.add_option("--embd-output-format,--format", o->format,
+                     "jsonl (default) | json (OpenAI style) | json+ (json and the cosine similarity matrix) | "
+                     "array ([[...],...]) | raw (one row per line) | npy (needs -o) | txt");
+      app.add_flag("--truncate", e.truncate,
+                   "Cut texts longer than the context (or batch) to fit, keeping the closing SEP/EOS, "
+                   "as sentence-transformers does; without it a long text is an error");
+      app.add_flag("--no-escape", o->no_escape, "Take \\n, \\t, ... in -p texts literally");
       app.add_option("-o,--output", e.out_path, "Output file (default: stdout; npy needs one)");
       app.add_option("--dims", e.dims, "Matryoshka: keep the first N values, then normalize (0: all)")
           ->capture_default_str();
@@ -84,14 +111,20 @@ tessel::host::Command embed_cmd{
         if (!o->task.empty()) spec.embed.prefix = tessel::embed::task_prefix(o->task);
         tessel::InputSegment seg;
         seg.adapter = "tokens";
-        if (!o->file.empty()) {
+        if (o->file == "-") {
+          for (std::string& line : stdin_lines()) {
+            seg.text = std::move(line);
+            spec.inputs.push_back(seg);
+          }
+        } else if (!o->file.empty()) {
           seg.file = o->file;
           spec.inputs.push_back(seg);
         } else if (!o->ids.empty()) {
           seg.ids = parse_ids(o->ids);
           spec.inputs.push_back(seg);
         } else {
-          for (const std::string& prompt : o->prompts) {
+          for (std::string prompt : o->prompts) {
+            if (!o->no_escape) prompt = tessel::host::process_escapes(prompt);
             size_t start = 0;
             while (true) {
               const size_t nl = prompt.find('\n', start);
@@ -102,7 +135,7 @@ tessel::host::Command embed_cmd{
             }
           }
         }
-        if (spec.inputs.empty()) throw tessel::Error("embed: give texts (-p TEXT, -f FILE or --ids 1,2,3)");
+        if (spec.inputs.empty()) throw tessel::host::UsageError("give texts (-p TEXT, -f FILE, -f - or --ids 1,2,3)");
         spec.plugin_paths.assign(o->plugin_paths.begin(), o->plugin_paths.end());
         return tessel::run_task(spec);
       };

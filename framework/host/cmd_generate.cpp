@@ -1,34 +1,65 @@
 // `tessel generate -m MODEL -p PROMPT [...]`: text generation with llama.cpp's
 // flag names. Builds the same PipelineSpec a config's `task: generate` gives
 // and runs it through tessel::run_task, so both paths share every line.
+//
+// As llama-cli / llama-completion: the prompt comes from -p TEXT, -p - (standard
+// input) or -f FILE; escapes (\n, \t, ...) are processed unless --no-escape; the
+// prompt is echoed before the continuation (--no-display-prompt hides it); the
+// seed is random unless --seed fixes it, and the one used is printed on stderr.
 #include <cstdint>
+#include <iostream>
 #include <limits>
 
 #include "command.hpp"
+#include "tessel/chat.hpp"
 #include "tessel/config.hpp"
 #include "tessel/error.hpp"
 #include "tessel/prompt.hpp"
 #include "tessel/sampler.hpp"
+#include "text_args.hpp"
 
 namespace {
 
 struct Options {
   tessel::PipelineSpec spec;
-  std::string model, prompt;
-  int64_t seed = 42;
-  std::vector<std::string> plugin_paths, images;
+  std::string model, prompt, prompt_file, system_file;
+  int64_t seed = -1;
+  bool escape = true, no_escape = false, no_display_prompt = false;
+  std::string gpu_layers;
+  std::vector<std::string> plugin_paths, images, reverse_prompts;
   std::string mmproj;
 };
 
+std::string template_help() {
+  std::string names;
+  for (const std::string& n : tessel::chat_template_names()) names += (names.empty() ? "" : ", ") + n;
+  return "Chat template (implies --chat): auto (from the model), none, or a llama.cpp built-in name: " + names;
+}
+
+// The prompt text from -p / -p - / -f, with escapes processed as llama.cpp does.
+std::string resolve_prompt(const Options& o, bool from_p, bool from_f) {
+  if (!from_p && !from_f)
+    throw tessel::host::UsageError("give the prompt with -p TEXT, -p - (standard input) or -f FILE");
+  if (from_p && from_f) throw tessel::host::UsageError("-p and -f both give the prompt: use one of them");
+  std::string text = from_f             ? tessel::host::read_prompt_file(o.prompt_file, "-f")
+                     : o.prompt == "-" ? tessel::host::read_prompt_file("-", "-p")
+                                        : o.prompt;
+  return o.escape && !o.no_escape ? tessel::host::process_escapes(text) : text;
+}
+
 tessel::host::Command generate_cmd{
-    "generate", "Generate text from a prompt (llama.cpp-style flags)", [](CLI::App& app) {
+    "generate", "Generate text from a prompt (llama-cli / llama-completion flags)", [](CLI::App& app) {
       auto o = std::make_shared<Options>();
       auto& s = o->spec;
       auto& g = s.generate;
       auto& sp = g.sampler;
-      o->seed = int64_t(sp.seed);
       app.add_option("-m,--model", o->model, "Model file (GGUF)")->required();
-      app.add_option("-p,--prompt", o->prompt, "Prompt text")->required();
+      auto* p = app.add_option("-p,--prompt", o->prompt, "Prompt text ('-': read it from standard input)");
+      auto* f = app.add_option("-f,--file", o->prompt_file, "File holding the prompt (one trailing newline dropped)");
+      app.add_flag("-e,--escape", o->escape, "Process escapes (\\n, \\r, \\t, \\', \\\", \\\\, \\xNN) in the prompt and "
+                                               "stop strings (default: on)");
+      app.add_flag("--no-escape", o->no_escape, "Take the prompt and stop strings literally");
+      app.add_flag("--no-display-prompt", o->no_display_prompt, "Print only the continuation, not the prompt first");
       app.add_option("-n,--n-predict", g.max_tokens, "Tokens to generate (-1: until EOS or a full context)")
           ->capture_default_str();
       app.add_option("--temp", sp.temperature, "Temperature (<= 0: greedy)")->capture_default_str();
@@ -43,13 +74,13 @@ tessel::host::Command generate_cmd{
           ->capture_default_str();
       app.add_option("--presence-penalty", sp.presence_penalty, "Presence penalty (0: off)")
           ->capture_default_str();
-      app.add_option("-s,--seed", o->seed, "Sampling seed (-1: random)")->capture_default_str();
+      app.add_option("-s,--seed", o->seed, "Sampling seed (-1: random, printed on stderr)")->capture_default_str();
       app.add_flag("--chat", g.chat, "Wrap the prompt as a user turn with the chat template");
-      app.add_option("--chat-template", g.chat_template,
-                     "auto | none | llama2 | llama2-sys | chatml | zephyr | gemma | llama3 | phi3")
-          ->capture_default_str();
-      app.add_option("--system", g.system, "System message (chat mode)");
-      app.add_option("--stop", g.stop, "Stop at this text, not printing it (repeatable)");
+      auto* tmpl = app.add_option("--chat-template", g.chat_template, template_help())->capture_default_str();
+      app.add_option("--system-prompt,--system", g.system, "System message (-sys; implies chat mode)");
+      auto* sysf = app.add_option("--system-prompt-file", o->system_file, "File holding the system message (-sysf)");
+      app.add_option("-r,--reverse-prompt,--stop", o->reverse_prompts,
+                     "Stop at this text, not printing it (repeatable)");
       app.add_flag("--ignore-eos", g.ignore_eos, "Never sample end-of-generation tokens");
       app.add_option("-t,--threads", s.runtime.threads, "Threads (0: all cores)")->capture_default_str();
       app.add_option("--type", s.model.quantize, "Quantize the weights at load to a preset (Q8_0, Q4_K_M, ...)");
@@ -57,15 +88,28 @@ tessel::host::Command generate_cmd{
           ->capture_default_str();
       app.add_option("-b,--batch-size", s.runtime.n_batch, "Prompt tokens per forward pass")
           ->capture_default_str();
+      app.add_option("--gpu-layers,--n-gpu-layers", o->gpu_layers,
+                     "(-ngl) Accepted for llama.cpp compatibility; tessel runs on the CPU only");
       app.add_option("--image", o->images,
                      "Image for a <__media__> marker in the prompt (repeatable; needs --mmproj)");
       app.add_option("--mmproj", o->mmproj, "Multimodal projector (GGUF) for --image");
       app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");
-      return [o]() {
+      return [o, p, f, tmpl, sysf]() {
         tessel::PipelineSpec spec = o->spec;
         spec.source = "command line";
         spec.task = "generate";
         spec.model.path = o->model;
+        if (!o->gpu_layers.empty()) std::cerr << "generate: -ngl ignored: tessel runs on the CPU only\n";
+        const bool escape = o->escape && !o->no_escape;
+        const std::string prompt = resolve_prompt(*o, p->count() > 0, f->count() > 0);
+        if (sysf->count()) spec.generate.system = tessel::host::read_prompt_file(o->system_file, "-sysf");
+        if (escape) spec.generate.system = tessel::host::process_escapes(spec.generate.system);
+        for (const std::string& r : o->reverse_prompts)
+          spec.generate.stop.push_back(escape ? tessel::host::process_escapes(r) : r);
+        // llama-cli: naming a template means chatting with it.
+        if (tmpl->count() && spec.generate.chat_template != "none") spec.generate.chat = true;
+        if (!spec.generate.system.empty() && spec.generate.chat_template != "none") spec.generate.chat = true;
+        spec.generate.display_prompt = !o->no_display_prompt;
         if (o->seed == -1) spec.generate.sampler.seed = tessel::kRandomSeed;
         else if (o->seed < 0 || o->seed > int64_t(std::numeric_limits<uint32_t>::max()))
           throw tessel::Error("--seed " + std::to_string(o->seed) + " is out of range: expected -1 (random) or 0..4294967295");
@@ -74,12 +118,12 @@ tessel::host::Command generate_cmd{
         if (o->images.empty()) {
           tessel::InputSegment seg;
           seg.adapter = "tokens";
-          seg.text = o->prompt;
+          seg.text = prompt;
           spec.inputs.push_back(seg);
         } else {
           // Text and images in prompt order, as llama.cpp's mtmd-cli splits on its marker.
           std::vector<std::filesystem::path> images(o->images.begin(), o->images.end());
-          spec.inputs = tessel::split_media_prompt(o->prompt, images, o->mmproj);
+          spec.inputs = tessel::split_media_prompt(prompt, images, o->mmproj);
         }
         spec.plugin_paths.assign(o->plugin_paths.begin(), o->plugin_paths.end());
         return tessel::run_task(spec);

@@ -2,8 +2,6 @@
 // presets with its per-tensor type choices (tessel/quantize.hpp) and ggml's
 // reference rounding (the codec plugins), so the output matches
 // llama-quantize tensor for tensor.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -13,6 +11,7 @@
 #include "command.hpp"
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
+#include "tessel/progress.hpp"
 #include "tessel/quantize_convert.hpp"
 
 namespace {
@@ -40,25 +39,6 @@ std::optional<tessel::TypeId> type_option(const std::string& value, const char* 
   return t;
 }
 
-class Progress {
- public:
-  Progress(size_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
-  void step(size_t done, const std::string& name) const {
-    if (!tty_) return;
-    const int width = 30, filled = int(width * done / std::max<size_t>(total_, 1));
-    std::fprintf(stderr, "\r[%s%s] %zu/%zu %-40.40s", std::string(size_t(filled), '=').c_str(),
-                 std::string(size_t(width - filled), ' ').c_str(), done, total_, name.c_str());
-    std::fflush(stderr);
-  }
-  void finish() const {
-    if (tty_) std::fprintf(stderr, "\r%*s\r", 80, "");
-  }
-
- private:
-  size_t total_;
-  bool tty_;
-};
-
 int run_quantize(const Options& o) {
   using namespace tessel;
   const quantize::Preset* preset = quantize::find_preset(o.type);
@@ -76,16 +56,16 @@ int run_quantize(const Options& o) {
   over.output_type = type_option(o.output_type, "--output-tensor-type", *codecs);
   over.token_embd_type = type_option(o.token_embd_type, "--token-embedding-type", *codecs);
 
-  Progress progress(file->tensors.size());
+  tessel::Progress progress("quantize", file->tensors.size(), "tensors");
   auto conv = quantize::convert_model(
       *file, *preset, *codecs, threads, o.allow_requantize,
-      [&](size_t done, size_t, const std::string& name) { progress.step(done, name); },
+      [&](size_t done, size_t, const std::string& name) { progress.update(done, name); },
       [&](const std::string& warning) {
-        progress.finish();
+        progress.clear();
         std::cerr << "warning: " << warning << "\n";
       },
       over);
-  progress.step(file->tensors.size(), "writing " + o.output);
+  progress.update(file->tensors.size(), "writing " + o.output);
   writer->write(o.output, conv.meta, conv.tensors);
   progress.finish();
   const auto& out = conv.tensors;

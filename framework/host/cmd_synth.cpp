@@ -1,13 +1,13 @@
 // `tessel synth --arch A --preset P --type T -o OUT.gguf [--seed S]`: a model
 // of real size and shape with random weights, for benchmarks.
-#include <unistd.h>
-
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "command.hpp"
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
+#include "tessel/progress.hpp"
 #include "tessel/quantize_convert.hpp"
 #include "tessel/synth.hpp"
 
@@ -18,15 +18,6 @@ struct Options {
   uint64_t seed = 42;
   int threads = 0;
 };
-
-void bar(const char* what, size_t done, size_t total) {
-  if (!isatty(STDERR_FILENO)) return;
-  const int width = 30, filled = int(width * done / std::max<size_t>(total, 1));
-  std::fprintf(stderr, "\r%-10s [%s%s] %zu/%zu", what, std::string(size_t(filled), '=').c_str(),
-               std::string(size_t(width - filled), ' ').c_str(), done, total);
-  if (done == total) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
-}
 
 int run_synth(const Options& o) {
   using namespace tessel;
@@ -43,16 +34,22 @@ int run_synth(const Options& o) {
 
   auto reg = make_registry();
   auto writer = writer_for(*reg);
-  auto model = synth::make_model(*p, o.seed, o.threads, [](size_t d, size_t t) { bar("weights", d, t); });
+  std::optional<Progress> weights;
+  auto model = synth::make_model(*p, o.seed, o.threads, [&](size_t d, size_t t) {
+    if (!weights) weights.emplace("weights", t, "tensors");
+    weights->update(d);
+  });
+  if (weights) weights->finish();
   if (f32) {
     std::vector<TensorToWrite> tensors;
     for (const auto& t : model->tensors) tensors.push_back({t.name, t.type, t.n_dims, t.ne, t.data});
     writer->write(o.output, model->meta, tensors);
   } else {
     auto codecs = load_codecs(*reg);
+    Progress progress("quantize", model->tensors.size(), "tensors");
     auto conv = quantize::convert_model(*model, *qp, *codecs, o.threads, false,
-                                        [](size_t d, size_t t, const std::string&) { bar("quantize", d, t); });
-    bar("quantize", 1, 1);
+                                        [&](size_t d, size_t, const std::string& name) { progress.update(d, name); });
+    progress.finish();
     conv.meta.set("general.name", MetaValue::of_string(p->name + "-synth-" + std::string(qp->name)));
     writer->write(o.output, conv.meta, conv.tensors);
   }

@@ -15,7 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "tessel/error.hpp"
+
 namespace tessel::host {
+
+// A command-line mistake found after parsing (no prompt given, two sources of
+// one thing): main() prints it with a pointer to `tessel SUB --help`, exit 2.
+struct UsageError : tessel::Error {
+  using tessel::Error::Error;
+};
 
 using Runner = std::function<int()>;
 using Setup = std::function<Runner(CLI::App&)>;

@@ -1,12 +1,16 @@
 // The `tessel` host: parses the command line and runs one subcommand. Every
-// error reaches the user as one line on stderr and a non-zero exit.
+// error reaches the user as one line on stderr and a non-zero exit; usage
+// errors point to `tessel SUB --help`.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 
 #include "command.hpp"
 #include "tessel/error.hpp"
+#include "tessel/log.hpp"
+#include "version_info.hpp"
 
 namespace tessel::host {
 
@@ -22,10 +26,34 @@ Command::Command(std::string n, std::string s, Setup f)
 
 }  // namespace tessel::host
 
+namespace {
+
+// llama.cpp spells a few options with one dash and several letters (-sys,
+// -ngl); CLI11 only knows -x and --long, so those are renamed before parsing.
+const std::map<std::string, std::string> kLlamaSpellings = {
+    {"-sys", "--system-prompt"}, {"-sysf", "--system-prompt-file"}, {"-ngl", "--n-gpu-layers"}};
+
+std::vector<std::string> normalized_args(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    auto it = kLlamaSpellings.find(argv[i]);
+    args.push_back(it == kLlamaSpellings.end() ? argv[i] : it->second);
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+  return args;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace tessel::host;
   CLI::App app{"tessel — modular runtime for GGUF language models on the CPU", "tessel"};
-  app.set_version_flag("--version", std::string("tessel ") + TESSEL_VERSION);
+  app.add_flag_callback("--version", [] {
+    std::cout << version_text();
+    throw CLI::Success();
+  }, "Print the version, commit, compiler and the SIMD kernels this CPU gets, then exit");
+  bool verbose = false;
+  app.add_flag("--verbose", verbose, "Log which plugin and kernel path each step uses (stderr)");
   app.require_subcommand(1);
   app.failure_message(CLI::FailureMessage::simple);
 
@@ -36,34 +64,56 @@ int main(int argc, char** argv) {
     for (const Command* c : list) {
       CLI::App* sub = app.add_subcommand(c->name, c->summary);
       runners[sub] = c->setup(*sub);
+      // --verbose works after the subcommand too (tessel generate ... --verbose).
+      if (!sub->get_option_no_throw("--verbose")) sub->add_flag("--verbose", verbose, "Log plugins and kernel paths");
     }
   } catch (const std::exception& e) {
     std::cerr << "tessel: internal error while setting up commands: " << e.what() << "\n";
     return 70;
   }
 
+  // The subcommand named on the command line, if any (for error messages).
+  std::string sub_name;
+  if (argc > 1 && argv[1][0] != '-') {
+    sub_name = argv[1];
+    const auto known = app.get_subcommands([&](const CLI::App* a) { return a->get_name() == sub_name; });
+    if (known.empty()) {
+      std::cerr << "tessel: unknown command " << sub_name << " (see tessel --help for the list)\n";
+      return 2;
+    }
+  }
+  const std::string help = sub_name.empty() ? "tessel --help" : "tessel " + sub_name + " --help";
+
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args = normalized_args(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::cerr << "tessel: " << e.what() << " (see tessel --help)\n";
+    std::cerr << (sub_name.empty() ? "tessel: " : "tessel " + sub_name + ": ") << e.what() << " (see " << help
+              << ")\n";
     return 2;
   }
+  tessel::set_verbose(verbose);
 
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;
+    const std::string where = "tessel " + sub->get_name();
     try {
       std::cout.flush();
       return run();
+    } catch (const UsageError& e) {
+      std::cout.flush();
+      std::cerr << where << ": " << e.what() << " (see " << where << " --help)\n";
+      return 2;
     } catch (const tessel::Error& e) {
       std::cout.flush();
-      std::cerr << "tessel " << sub->get_name() << ": error: " << e.what() << "\n";
+      std::cerr << where << ": error: " << e.what() << "\n";
       return 1;
     } catch (const std::bad_alloc&) {
-      std::cerr << "tessel " << sub->get_name() << ": error: out of memory\n";
+      std::cerr << where << ": error: out of memory\n";
       return 1;
     } catch (const std::exception& e) {
-      std::cerr << "tessel " << sub->get_name() << ": internal error: " << e.what() << "\n";
+      std::cerr << where << ": internal error: " << e.what() << "\n";
       return 70;
     }
   }

@@ -15,13 +15,34 @@
 
 namespace tessel {
 
+namespace {
+
+// A tessel source checkout: shared data lives beside it, in ../shared.
+bool is_checkout(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::exists(dir / "framework" / "include" / "tessel" / "pipeline.hpp", ec) &&
+         std::filesystem::exists(dir / "CMakeLists.txt", ec);
+}
+
+}  // namespace
+
+// No path is compiled in (an installed tessel must not read data from beside
+// the checkout it was built from): TESSEL_SHARED, else the ../shared of the
+// checkout holding the current directory or the running binary.
 std::string shared_dir_default() {
   if (const char* env = std::getenv("TESSEL_SHARED"); env && *env) return env;
-#ifdef TESSEL_SOURCE_DIR
-  return (std::filesystem::path(TESSEL_SOURCE_DIR) / ".." / "shared").lexically_normal().string();
-#else
-  return "../shared";
-#endif
+  std::error_code ec;
+  std::vector<std::filesystem::path> starts = {std::filesystem::current_path(ec)};
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) starts.push_back(exe.parent_path());
+  for (auto dir : starts) {
+    for (; !dir.empty(); dir = dir.parent_path()) {
+      if (is_checkout(dir)) return (dir / ".." / "shared").lexically_normal().string();
+      if (dir == dir.root_path()) break;
+    }
+  }
+  throw Error("${TESSEL_SHARED} is not set and neither the current directory nor the tessel binary is inside a "
+              "tessel checkout: set TESSEL_SHARED to the folder holding models/ (see README, 'Models and shared data')");
 }
 
 namespace {
@@ -197,6 +218,7 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
          {"system", [&](auto& x, auto& kk) { g.system = r.str(x, kk); }},
          {"stop", [&](auto& x, auto& kk) { g.stop = r.strings(x, kk); }},
          {"ignore_eos", [&](auto& x, auto& kk) { g.ignore_eos = r.boolean(x, kk); }},
+         {"display_prompt", [&](auto& x, auto& kk) { g.display_prompt = r.boolean(x, kk); }},
          {"sampler", [&](auto& x, auto& kk) {
             auto& sp = g.sampler;
             r.map(x, kk, {
@@ -224,11 +246,12 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
          {"normalize", [&](auto& x, auto& kk) { e.normalize = r.integer(x, kk); }},
          {"output", [&](auto& x, auto& kk) {
             e.output = r.str(x, kk);
-            require_one_of(r, x, kk, e.output, {"json", "jsonl", "npy", "txt"});
+            require_one_of(r, x, kk, e.output, {"json", "json+", "array", "raw", "jsonl", "npy", "txt"});
           }},
          {"out", [&](auto& x, auto& kk) { e.out_path = r.str(x, kk); }},
          {"dims", [&](auto& x, auto& kk) { e.dims = r.integer(x, kk); }},
          {"prefix", [&](auto& x, auto& kk) { e.prefix = r.str(x, kk); }},
+         {"truncate", [&](auto& x, auto& kk) { e.truncate = r.boolean(x, kk); }},
        });
      }},
     {"plugins", [&](auto& v, auto& k) {

@@ -1,8 +1,22 @@
 #include "tessel/pipeline.hpp"
 
+#include <set>
+
 #include "tessel/error.hpp"
+#include "tessel/kernel_info.hpp"
+#include "tessel/log.hpp"
 
 namespace tessel {
+namespace {
+
+// "'gguf' (/usr/lib/tessel/plugins/tessel-format-gguf.so)" for --verbose.
+std::string plugin_text(const Registry& reg, const std::string& kind, const std::string& name) {
+  for (const auto& info : reg.plugins_of(kind))
+    if (info.name == name) return "'" + name + "' (" + info.file.string() + ")";
+  return "'" + name + "'";
+}
+
+}  // namespace
 
 std::shared_ptr<Registry> make_registry(const std::vector<std::filesystem::path>& extra) {
   auto reg = std::make_shared<Registry>();
@@ -16,12 +30,17 @@ std::shared_ptr<ModelFile> open_model_file(Registry& reg, const std::filesystem:
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(path.string() + ": no such file");
   std::shared_ptr<WeightFormat> fmt;
+  std::string chosen = format;
   if (format != "auto") {
     fmt = reg.create<WeightFormat>("format", format);
   } else {
     for (const auto& info : reg.plugins_of("format")) {
       auto candidate = reg.create<WeightFormat>("format", info.name);
-      if (candidate->can_open(path)) { fmt = candidate; break; }
+      if (candidate->can_open(path)) {
+        fmt = candidate;
+        chosen = info.name;
+        break;
+      }
     }
     // A folder is a model only when some format claims it (a Hugging Face checkpoint).
     if (!fmt && std::filesystem::is_directory(path, ec))
@@ -29,6 +48,7 @@ std::shared_ptr<ModelFile> open_model_file(Registry& reg, const std::filesystem:
                   "(a checkpoint folder needs config.json and *.safetensors)");
     if (!fmt) throw Error(path.string() + ": no format plugin recognises this file (is it a GGUF file?)");
   }
+  verbose_log("format plugin " + plugin_text(reg, "format", chosen) + " opens " + path.string());
   std::unique_ptr<ModelFile> file = fmt->open(path);
   // The file's mapping may be owned by plugin code: keep the plugin alive with it.
   return std::shared_ptr<ModelFile>(file.release(), [fmt](ModelFile* f) { delete f; });
@@ -55,6 +75,7 @@ std::shared_ptr<Tokenizer> make_tokenizer(Registry& reg, const std::shared_ptr<M
     }
     plugin = info->name;
   }
+  verbose_log("tokenizer plugin " + plugin_text(reg, "tokenizer", plugin));
   auto factory = reg.create<TokenizerFactory>("tokenizer", plugin);
   std::unique_ptr<Tokenizer> tok = factory->create(*file);
   return std::shared_ptr<Tokenizer>(tok.release(), [factory, file](Tokenizer* t) { delete t; });
@@ -66,6 +87,7 @@ std::shared_ptr<CodecSet> load_codecs(Registry& reg) {
     auto provider = reg.create<CodecProvider>("codec", info.name);
     for (const Codec* c : provider->codecs()) set->add(c);
     set->owners.push_back(provider);
+    verbose_log("codec plugin " + plugin_text(reg, "codec", info.name));
   }
   return set;
 }
@@ -85,6 +107,14 @@ std::shared_ptr<Model> load_model(Registry& reg, const std::shared_ptr<ModelFile
                   "' has no architecture plugin (known: " + (known.empty() ? "none" : known) + ")");
     }
     plugin = info->name;
+  }
+  verbose_log("architecture plugin " + plugin_text(reg, "architecture", plugin));
+  if (verbose()) {
+    // The kernel each weight type of this file runs on.
+    std::set<TypeId> types;
+    for (const auto& t : file->tensors) types.insert(t.type);
+    for (TypeId t : types)
+      verbose_log("kernel " + type_name(t) + ": " + kernel_path_of(codecs->owners, t));
   }
   auto archp = reg.create<Architecture>("architecture", plugin);
   std::unique_ptr<Model> model = archp->load(*file, *codecs, opts);

@@ -80,21 +80,21 @@ TEST_CASE("tokenize output formats and errors") {
   RunResult r = run_tessel({"tokenize", "-m", m, "-p", "Once upon a time", "--ids"});
   REQUIRE(r.exit_code == 0);
   CHECK(r.out == "[1, 403, 407, 261, 378]\n");
-  r = run_tessel({"tokenize", "-m", m, "-p", "Once upon a time", "--ids", "--no-special"});
+  r = run_tessel({"tokenize", "-m", m, "-p", "Once upon a time", "--ids", "--no-bos"});
   CHECK(r.out == "[403, 407, 261, 378]\n");
   r = run_tessel({"tokenize", "-m", m, "-p", "Once upon a time", "--json"});
   CHECK(r.out == "{\"ids\":[1,403,407,261,378],\"pieces\":[\"<s>\",\" Once\",\" upon\",\" a\",\" time\"]}\n");
-  r = run_tessel({"tokenize", "-m", m, "-p", "Once", "--pieces", "--no-special"});
+  r = run_tessel({"tokenize", "-m", m, "-p", "Once", "--pieces", "--no-bos"});
   CHECK(r.out == " Once\n");
   r = run_tessel({"tokenize", "-m", m, "-p", "Once"});
   CHECK(r.out == "     1 -> '<s>'\n   403 -> ' Once'\n");
-  r = run_tessel({"tokenize", "-m", m, "-p", "<s>x", "--ids", "--no-special", "--parse-special"});
+  r = run_tessel({"tokenize", "-m", m, "-p", "<s>x", "--ids", "--no-bos"});  // special text parsed by default
   CHECK(r.out.rfind("[1, ", 0) == 0);
   r = run_tessel({"tokenize", "-m", m, "-p", "", "--ids"});
   CHECK(r.out == "[1]\n");  // an empty prompt is just BOS, as in llama.cpp
 
   r = run_tessel({"tokenize", "-m", m});
-  CHECK(r.exit_code == 1);
+  CHECK(r.exit_code == 2);  // a usage error, pointing to tessel tokenize --help
   CHECK(r.err.find("-p TEXT") != std::string::npos);
   r = run_tessel({"tokenize", "-m", m, "-f", "/nonexistent/prompt.txt"});
   CHECK(r.exit_code == 1);

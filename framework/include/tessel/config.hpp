@@ -28,21 +28,23 @@ struct SamplerSpec {
 
 struct GenerateSpec {
   int max_tokens = 128;
-  std::string chat_template = "auto";   // auto | none | llama2 | chatml | zephyr | gemma | llama3 | phi3
+  std::string chat_template = "auto";   // auto | none | any llama.cpp built-in name (chatml, llama3, phi4, ...)
   bool chat = false;                    // wrap the text inputs as one user turn
   std::string system;                   // optional system message in chat mode
   std::vector<std::string> stop;        // extra stop strings
   bool ignore_eos = false;
+  bool display_prompt = true;           // echo the prompt text before the continuation (llama.cpp's default)
   SamplerSpec sampler;
 };
 
 struct EmbedSpec {
   std::string pooling = "auto";         // auto | none | mean | cls | last | rank
   int normalize = 2;                    // -1 none, 0 max-abs int16, 1 taxicab, 2 euclid, >2 p-norm
-  std::string output = "jsonl";         // json | jsonl | npy | txt
+  std::string output = "jsonl";         // json | json+ | array | raw | jsonl | npy | txt
   std::string out_path;                 // empty: stdout (npy needs a path)
   int dims = 0;                         // Matryoshka truncation; 0 keeps all
   std::string prefix;                   // task prompt prepended to every text
+  bool truncate = false;                // cut token texts to fit (as sentence-transformers), not an error
 };
 
 struct ModelSpec {

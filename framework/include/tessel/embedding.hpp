@@ -13,6 +13,7 @@
 #include "tessel/config.hpp"
 #include "tessel/kernels.hpp"
 #include "tessel/threadpool.hpp"
+#include "tessel/tokenizer.hpp"
 
 namespace tessel::embed {
 
@@ -70,6 +71,8 @@ class Embedder {
   std::vector<Result> embed(const std::vector<Input>& inputs,
                             const std::function<void(size_t, size_t)>& progress = {});
   int64_t width() const;  // values per output row (after the head and --dims)
+  // The most rows one input may have: the batch size, at most the context.
+  size_t max_rows() const;
   const Options& options() const { return opts_; }
 
  private:
@@ -84,13 +87,19 @@ class Embedder {
 
 // llama-embedding's --embd-output-format json text: every row an entry
 // {"object":"embedding","index":i,"embedding":[...]}, %1.7f (normalize 0: %1.0f).
-std::string format_json(const std::vector<Result>& results, int normalize);
+// `similarity` (json+) appends llama-embedding's "cosineSimilarity" matrix when
+// there are two rows or more.
+std::string format_json(const std::vector<Result>& results, int normalize, bool similarity = false);
+// llama-embedding's "array": [[...],[...]] on one line, same number format.
+std::string format_array(const std::vector<Result>& results, int normalize);
+// llama-embedding's "raw": one row per line, values separated by single spaces.
+std::string format_raw(const std::vector<Result>& results, int normalize);
 // One JSON object per input: {"index":i,"text":...,"embedding":[...]} (pooling
 // none: "embedding" is a list of rows); "text" only when `texts` has it.
 std::string format_jsonl(const std::vector<Result>& results, const std::vector<std::string>& texts);
 // One line per row, values separated by spaces.
 std::string format_txt(const std::vector<Result>& results);
-// json | jsonl | npy | txt to `path` (atomic), or stdout when path is empty
+// json | json+ | array | raw | jsonl | npy | txt to `path` (atomic), or stdout when path is empty
 // (npy needs a path). npy: [n_rows_total, cols] float32.
 void write_results(const std::vector<Result>& results, const std::vector<std::string>& texts,
                    const EmbedSpec& spec);
@@ -108,5 +117,10 @@ struct Run {
   Pooling pooling = Pooling::mean;
 };
 Run run_embeddings(const PipelineSpec& spec, bool show_progress);
+
+// sentence-transformers' truncation (embed.truncate): token inputs longer than
+// `max_rows` keep their first tokens, the closing special token the tokenizer
+// added (SEP / EOS) staying last. Returns how many inputs were cut.
+size_t truncate_inputs(std::vector<Input>& inputs, size_t max_rows, const Tokenizer* tok);
 
 }  // namespace tessel::embed

@@ -107,6 +107,8 @@ int64_t Embedder::width() const {
   return opts_.dims > 0 ? std::min<int64_t>(w, opts_.dims) : w;
 }
 
+size_t Embedder::max_rows() const { return size_t(std::min<int64_t>(opts_.n_batch, ctx_->n_ctx())); }
+
 namespace {
 size_t rows_of(const Input& in, int64_t n_embd) {
   return in.embd.empty() ? in.tokens.size() : in.embd.size() / size_t(n_embd);
@@ -116,7 +118,7 @@ size_t rows_of(const Input& in, int64_t n_embd) {
 std::vector<Result> Embedder::embed(const std::vector<Input>& inputs,
                                     const std::function<void(size_t, size_t)>& progress) {
   const int64_t n_embd = model_.hparams().n_embd;
-  const size_t cap = size_t(std::min<int64_t>(opts_.n_batch, ctx_->n_ctx()));
+  const size_t cap = max_rows();
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Input& in = inputs[i];
     if (!in.embd.empty() && !in.tokens.empty())
@@ -126,10 +128,18 @@ std::vector<Result> Embedder::embed(const std::vector<Input>& inputs,
                   " embedding values, not a multiple of n_embd " + std::to_string(n_embd));
     const size_t n = rows_of(in, n_embd);
     if (n == 0) throw Error("embed: input " + std::to_string(i) + " is empty");
+    // Name the limit that bites: the context (the model's, or -c) or the batch size.
+    const int64_t n_ctx = ctx_->n_ctx(), n_train = model_.hparams().n_ctx_train;
+    if (int64_t(n) > n_ctx)
+      throw Error("embed: input " + std::to_string(i) + " has " + std::to_string(n) +
+                  " tokens, more than the context of " + std::to_string(n_ctx) + " tokens" +
+                  (n_train > n_ctx ? " (raise -c / runtime.context up to the model's " + std::to_string(n_train) +
+                                         ", or pass --truncate / embed.truncate to cut texts)"
+                                   : " (the model's limit; pass --truncate / embed.truncate to cut texts to it)"));
     if (n > cap)
       throw Error("embed: input " + std::to_string(i) + " has " + std::to_string(n) +
                   " tokens, more than the batch size " + std::to_string(cap) +
-                  " (raise -b / runtime.batch; the context holds " + std::to_string(ctx_->n_ctx()) + ")");
+                  " (raise -b / runtime.batch up to the context, " + std::to_string(n_ctx) + ")");
   }
   std::vector<Result> results(inputs.size());
   size_t first = 0;

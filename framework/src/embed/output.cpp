@@ -48,20 +48,64 @@ void append_json_string(std::string& s, const std::string& text) {
 
 }  // namespace
 
-std::string format_json(const std::vector<Result>& results, int normalize) {
+// Every row of every result, in order (pooling none gives several per text).
+static std::vector<const float*> all_rows(const std::vector<Result>& results, int64_t& cols) {
+  std::vector<const float*> rows;
+  cols = results.empty() ? 0 : results[0].cols;
+  for (const Result& r : results)
+    for (int64_t row = 0; row < r.rows; ++row) rows.push_back(r.data.data() + row * r.cols);
+  return rows;
+}
+
+std::string format_json(const std::vector<Result>& results, int normalize, bool similarity) {
   const char* fmt = normalize == 0 ? "%1.0f" : "%1.7f";
+  int64_t cols = 0;
+  const auto rows = all_rows(results, cols);
   std::string s = "{\n  \"object\": \"list\",\n  \"data\": [\n";
-  int index = 0;
-  for (const Result& r : results) {
-    for (int64_t row = 0; row < r.rows; ++row, ++index) {
-      if (index) s += ",\n";
-      s += "    {\n      \"object\": \"embedding\",\n      \"index\": " + std::to_string(index) +
-           ",\n      \"embedding\": [";
-      append_row(s, r.data.data() + row * r.cols, r.cols, fmt, ',');
-      s += "]\n    }";
-    }
+  for (size_t index = 0; index < rows.size(); ++index) {
+    if (index) s += ",\n";
+    s += "    {\n      \"object\": \"embedding\",\n      \"index\": " + std::to_string(index) +
+         ",\n      \"embedding\": [";
+    append_row(s, rows[index], cols, fmt, ',');
+    s += "]\n    }";
   }
-  s += "\n  ]\n}\n";
+  s += "\n  ]";
+  if (similarity && rows.size() > 1) {
+    s += ",\n  \"cosineSimilarity\": [\n";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      s += i ? ",\n    [" : "    [";
+      for (size_t j = 0; j < rows.size(); ++j) {
+        if (j) s += ", ";
+        append_value(s, cosine_similarity(rows[i], rows[j], cols), "%6.2f");
+      }
+      s += " ]";
+    }
+    s += "\n  ]";
+  }
+  s += "\n}\n";
+  return s;
+}
+
+std::string format_array(const std::vector<Result>& results, int normalize) {
+  int64_t cols = 0;
+  const auto rows = all_rows(results, cols);
+  std::string s = "[";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    s += i ? ",[" : "[";
+    append_row(s, rows[i], cols, normalize == 0 ? "%1.0f" : "%1.7f", ',');
+    s += "]";
+  }
+  s += "]\n";
+  return s;
+}
+
+std::string format_raw(const std::vector<Result>& results, int normalize) {
+  int64_t cols = 0;
+  std::string s;
+  for (const float* row : all_rows(results, cols)) {
+    append_row(s, row, cols, normalize == 0 ? "%1.0f" : "%1.7f", ' ');
+    s += "\n";
+  }
   return s;
 }
 
@@ -114,10 +158,13 @@ void write_results(const std::vector<Result>& results, const std::vector<std::st
     write_npy(spec.out_path, all.data(), {rows, cols});
     return;
   }
-  if (spec.output == "json") text = format_json(results, spec.normalize);
+  if (spec.output == "json" || spec.output == "json+")
+    text = format_json(results, spec.normalize, spec.output == "json+");
+  else if (spec.output == "array") text = format_array(results, spec.normalize);
+  else if (spec.output == "raw") text = format_raw(results, spec.normalize);
   else if (spec.output == "jsonl") text = format_jsonl(results, texts);
   else if (spec.output == "txt") text = format_txt(results);
-  else throw Error("embed: output format '" + spec.output + "' is not one of json, jsonl, npy, txt");
+  else throw Error("embed: output format '" + spec.output + "' is not one of json, json+, array, raw, jsonl, npy, txt");
   if (spec.out_path.empty()) {
     std::cout << text;
     std::cout.flush();

@@ -11,6 +11,7 @@
 #include "tessel/error.hpp"
 #include "tessel/input.hpp"
 #include "tessel/pipeline.hpp"
+#include "tessel/progress.hpp"
 
 namespace tessel::embed {
 
@@ -38,7 +39,7 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
 struct Gathered {
   std::vector<std::string> texts;
   std::vector<Input> inputs;
-  bool from_file = false;
+  std::shared_ptr<Tokenizer> tokenizer;  // set when some text was tokenized
 };
 
 Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<ModelFile>& file,
@@ -65,7 +66,6 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
         g.texts.emplace_back();
         g.inputs.push_back(std::move(in));
       } else if (!seg.file.empty()) {
-        g.from_file = true;
         for (const std::string& line : read_lines(seg.file)) tokenize(line);
       } else {
         tokenize(seg.text);
@@ -94,10 +94,25 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
   }
   if (g.inputs.empty())
     throw Error(spec.source + ": the embed task needs at least one input text (-p TEXT or -f FILE)");
+  g.tokenizer = tok;
   return g;
 }
 
 }  // namespace
+
+size_t truncate_inputs(std::vector<Input>& inputs, size_t max_rows, const Tokenizer* tok) {
+  size_t cut = 0;
+  for (Input& in : inputs) {
+    if (in.tokens.size() <= max_rows || max_rows == 0) continue;
+    const TokenId last = in.tokens.back();
+    const auto& sp = tok ? tok->special() : SpecialTokens{};
+    const bool closing = tok && ((sp.add_sep && last == sp.sep) || (sp.add_eos && last == sp.eos));
+    in.tokens.resize(max_rows);
+    if (closing) in.tokens.back() = last;
+    ++cut;
+  }
+  return cut;
+}
 
 Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
   auto reg = make_registry(spec.plugin_paths);
@@ -114,14 +129,18 @@ Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
     throw Error(spec.source + ": embed.normalize " + std::to_string(opts.normalize) +
                 " is not -1 (none), 0 (max-abs), 1 (taxicab), 2 (euclidean) or p > 2");
   Embedder embedder(*model, spec.runtime, opts);
-  const bool progress = show_progress || g.from_file;
-  auto report = [&](size_t done, size_t total) {
-    if (progress) std::cerr << "\rembed: " << done << "/" << total << " texts" << std::flush;
-  };
+  if (spec.embed.truncate) {
+    const size_t cut = truncate_inputs(g.inputs, embedder.max_rows(), g.tokenizer.get());
+    if (cut)
+      std::cerr << "embed: cut " << cut << " text" << (cut == 1 ? "" : "s") << " to " << embedder.max_rows()
+                << " tokens (truncate)\n";
+  }
+  // The bar only when asked for and stderr is a terminal: logs never get \r lines.
+  Progress bar("embed", g.inputs.size(), "texts", show_progress && Progress::stderr_is_terminal());
   Run run;
   run.pooling = opts.pooling;
-  run.results = embedder.embed(g.inputs, report);
-  if (progress) std::cerr << "\n";
+  run.results = embedder.embed(g.inputs, [&](size_t done, size_t) { bar.update(done); });
+  bar.finish();
   run.texts = std::move(g.texts);
   return run;
 }
@@ -130,7 +149,7 @@ namespace {
 
 int run_embed_task(const PipelineSpec& spec) {
   const auto t0 = std::chrono::steady_clock::now();
-  Run run = run_embeddings(spec, false);
+  Run run = run_embeddings(spec, true);
   write_results(run.results, run.texts, spec.embed);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const int64_t cols = run.results.empty() ? 0 : run.results[0].cols;

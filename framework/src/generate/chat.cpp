@@ -4,6 +4,8 @@
 // llm_chat_apply_template's strings byte for byte.
 #include "tessel/chat.hpp"
 
+#include "chat_formats.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <sstream>
@@ -13,12 +15,7 @@
 namespace tessel {
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+using chat_formats::trim;
 
 // Every name llama.cpp accepts as a template name (llm_chat_template_from_str).
 const std::vector<std::string>& llama_cpp_names() {
@@ -26,10 +23,11 @@ const std::vector<std::string>& llama_cpp_names() {
       "chatml", "llama2", "llama2-sys", "llama2-sys-bos", "llama2-sys-strip", "mistral-v1",
       "mistral-v3", "mistral-v3-tekken", "mistral-v7", "mistral-v7-tekken", "phi3", "phi4",
       "falcon3", "zephyr", "monarch", "gemma", "orion", "openchat", "vicuna", "vicuna-orca",
-      "deepseek", "deepseek2", "deepseek3", "command-r", "llama3", "chatglm3", "chatglm4",
-      "glmedge", "minicpm", "exaone3", "exaone4", "rwkv-world", "granite", "gigachat",
-      "megrez", "yandex", "bailing", "llama4", "smolvlm", "hunyuan-moe", "hunyuan-dense",
-      "kimi-k2"};
+      "deepseek", "deepseek2", "deepseek3", "deepseek-ocr", "command-r", "llama3", "chatglm3",
+      "chatglm4", "glmedge", "minicpm", "exaone3", "exaone4", "exaone-moe", "rwkv-world",
+      "granite", "granite-4.0", "granite-4.1", "gigachat", "megrez", "yandex", "bailing",
+      "bailing-think", "bailing2", "llama4", "smolvlm", "hunyuan-moe", "gpt-oss", "hunyuan-dense",
+      "hunyuan-vl", "kimi-k2", "seed_oss", "grok-2", "pangu-embedded", "solar-open"};
   return names;
 }
 
@@ -45,7 +43,12 @@ const std::vector<std::string>& chat_template_names() {
   static const std::vector<std::string> names = {
       "llama2", "llama2-sys", "llama2-sys-bos", "llama2-sys-strip", "chatml",
       "zephyr", "gemma",      "llama3",         "phi3"};
-  return names;
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> v = names;
+    v.insert(v.end(), chat_formats::names().begin(), chat_formats::names().end());
+    return v;
+  }();
+  return all;
 }
 
 std::string detect_chat_template(const std::string& t) {
@@ -171,6 +174,8 @@ std::string apply_chat_template(const std::string& name, std::span<const ChatMes
   } else if (name == "phi3") {
     for (const auto& m : chat) ss << "<|" << m.role << "|>\n" << m.content << "<|end|>\n";
     if (add_ass) ss << "<|assistant|>\n";
+  } else if (auto other = chat_formats::apply(name, chat, add_ass)) {
+    ss << *other;
   } else {
     throw Error("unknown chat template '" + name + "': expected one of " + join(chat_template_names()));
   }

@@ -150,6 +150,7 @@ Result run(Model& model, Context& ctx, const Tokenizer& tok, const std::vector<B
                 std::to_string(r.n_ctx) + ": raise runtime.context (-c) or shorten the prompt");
 
   Sampler sampler(gen.sampler, r.n_ctx);
+  r.seed = sampler.seed();
   if (gen.ignore_eos)
     for (size_t t = 0; t < n_vocab && t < tok.vocab_size(); ++t)
       if (tok.is_eog(TokenId(t))) sampler.ban(TokenId(t));
@@ -210,6 +211,14 @@ std::string stats_line(const Result& r) {
   return buf;
 }
 
+std::string prompt_echo(const PipelineSpec& spec) {
+  if (spec.generate.chat) return {};
+  std::string text;
+  for (const auto& seg : spec.inputs)
+    if (seg.adapter == "tokens") text += seg.text;
+  return text;
+}
+
 int run_generate_task(const PipelineSpec& spec) {
   const auto t_load = Clock::now();
   auto reg = make_registry(spec.plugin_paths);
@@ -221,11 +230,15 @@ int run_generate_task(const PipelineSpec& spec) {
   const double load_ms = ms_since(t_load);
   const auto prompt = build_prompt(spec, *reg, *file, model.get(), *tok);
 
+  const std::string echo = spec.generate.display_prompt ? prompt_echo(spec) : std::string();
+  std::cout << echo << std::flush;
   Result r = run(*model, *ctx, *tok, prompt, spec.generate, spec.runtime.n_batch, std::cout);
   r.load_ms = load_ms;
+  // Output ends with a newline, as llama.cpp's tools end theirs.
+  const std::string& last = r.text.empty() ? echo : r.text;
+  if (!last.empty() && last.back() != '\n') std::cout << "\n";
   std::cout.flush();
-  // End the streamed line on the terminal without adding a byte to stdout.
-  if (!r.text.empty() && r.text.back() != '\n') std::cerr << "\n";
+  std::cerr << "sampler seed: " << r.seed << "\n";
   if (r.reason == StopReason::ContextFull)
     std::cerr << "generate: context full (" << r.n_ctx << " tokens), stopping; raise runtime.context (-c) "
               << "for longer output\n";

@@ -71,6 +71,7 @@ struct Result {
   double pack_ms = 0;                // of which packing (done during the first forward)
   size_t n_decoded = 0;              // generated tokens that went through the model
   std::string text;                  // what was printed
+  uint32_t seed = 0;                 // the sampler's seed (the one drawn when it was random)
 };
 
 // Decodes the prompt chunks (n_batch rows per forward pass), then samples up to
@@ -85,6 +86,11 @@ std::vector<BatchChunk> token_prompt(std::vector<TokenId> ids);
 
 // The one-line timing summary printed on stderr at the end.
 std::string stats_line(const Result& r);
+
+// The prompt as echoed before the continuation (generate.display_prompt, as
+// llama.cpp's completion tool shows it): the text segments in order; nothing
+// in chat mode, where the template's markup is not the user's text.
+std::string prompt_echo(const PipelineSpec& spec);
 
 int run_generate_task(const PipelineSpec& spec);
 

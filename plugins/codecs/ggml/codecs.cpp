@@ -10,7 +10,8 @@ namespace {
 
 class KernelCodec final : public Codec {
  public:
-  explicit KernelCodec(const Kernels& k) : k_(k), traits_(*type_traits(k.type)) {}
+  KernelCodec(const Kernels& k, const char* path) : k_(k), traits_(*type_traits(k.type)), path_(path) {}
+  const char* kernel_path() const { return path_; }
   TypeId type() const override { return k_.type; }
   size_t block_elems() const override { return traits_.block_elems; }
   size_t block_bytes() const override { return traits_.block_bytes; }
@@ -46,10 +47,11 @@ class KernelCodec final : public Codec {
   }
   Kernels k_;
   TypeTraits traits_;
+  const char* path_;
 };
 
 struct Table {
-  std::vector<std::unique_ptr<KernelCodec>> owned;
+  std::vector<std::unique_ptr<KernelCodec>> owned;  // list[i] is owned[i]
   std::vector<const Codec*> list;
   Table() {
     std::vector<Kernels> ks;
@@ -57,11 +59,13 @@ struct Table {
     add_legacy_kernels(ks);
     add_kquant_kernels(ks);
     // The SIMD dots replace the scalar reference ones where this build has them.
+    std::vector<const char*> paths(ks.size(), "scalar");
     for (const SimdDot& s : simd_dots())
-      for (auto& k : ks)
-        if (k.type == s.type) { k.dot = s.dot; k.dot_rows = s.dot_rows; }
-    for (const auto& k : ks) {
-      owned.push_back(std::make_unique<KernelCodec>(k));
+      for (size_t i = 0; i < ks.size(); ++i)
+        if (ks[i].type == s.type) { ks[i].dot = s.dot; ks[i].dot_rows = s.dot_rows; paths[i] = simd_dots_name(); }
+    for (size_t i = 0; i < ks.size(); ++i) {
+      const Kernels& k = ks[i];
+      owned.push_back(std::make_unique<KernelCodec>(k, paths[i]));
       list.push_back(owned.back().get());
     }
   }
@@ -75,6 +79,12 @@ const Table& table() {
 }  // namespace
 
 const std::vector<const Codec*>& all_codecs() { return table().list; }
+
+const char* kernel_path_of(TypeId t) {
+  for (const auto& c : table().owned)
+    if (c->type() == t) return c->kernel_path();
+  return "";
+}
 
 const Codec* find_codec(TypeId t) {
   for (const Codec* c : all_codecs())

@@ -1,11 +1,14 @@
 // Plugin entry: the ggml codec family as one CodecProvider.
 #include "ggml_codecs.hpp"
+#include "simd_dots.hpp"
+#include "tessel/kernel_info.hpp"
 
 namespace {
 
-class GgmlCodecs final : public tessel::CodecProvider {
+class GgmlCodecs final : public tessel::CodecProvider, public tessel::KernelInfo {
  public:
   std::vector<const tessel::Codec*> codecs() const override { return tessel::ggml::all_codecs(); }
+  std::string kernel_path(tessel::TypeId type) const override { return tessel::ggml::kernel_path_of(type); }
 };
 
 std::unique_ptr<tessel::PluginObject> make_codecs() { return std::make_unique<GgmlCodecs>(); }

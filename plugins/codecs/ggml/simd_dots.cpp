@@ -49,4 +49,12 @@ std::vector<SimdDot> simd_dots(SimdIsa isa) {
   return {};  // the scalar codecs
 }
 
+const char* simd_dots_name() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (cpu_runs_vnni()) return "avx512-vnni";
+  if (cpu_runs_avx2()) return "avx2";
+#endif
+  return "scalar";
+}
+
 }  // namespace tessel::ggml

@@ -36,6 +36,10 @@ enum class SimdIsa { best, avx2, vnni };
 // them): `best` is what the codecs use; tests check every path against the
 // scalar codecs.
 std::vector<SimdDot> simd_dots(SimdIsa isa = SimdIsa::best);
+// The name of the table simd_dots() picks: "avx512-vnni", "avx2" or "scalar".
+const char* simd_dots_name();
+// The path the codec of `type` uses (simd_dots_name() or "scalar"); "" for no such codec.
+const char* kernel_path_of(TypeId type);
 
 // The per-ISA tables behind simd_dots(): static arrays, so the ISA files
 // need no library code (see simd_dots_common.hpp). Only call one after
