@@ -46,8 +46,11 @@ tessel::host::Command generate_cmd{
       app.add_option("-s,--seed", o->seed, "Sampling seed (-1: random)")->capture_default_str();
       app.add_flag("--chat", g.chat, "Wrap the prompt as a user turn with the chat template");
       app.add_option("--chat-template", g.chat_template,
-                     "auto | none | llama2 | llama2-sys | chatml | zephyr | gemma | llama3 | phi3")
+                     "auto (the model's Jinja template, else chatml) | jinja | none | llama2 | llama2-sys | "
+                     "chatml | zephyr | gemma | llama3 | phi3")
           ->capture_default_str();
+      app.add_option("--chat-template-file", g.chat_template_file,
+                     "Jinja chat template file to use instead of the model's");
       app.add_option("--system", g.system, "System message (chat mode)");
       app.add_option("--stop", g.stop, "Stop at this text, not printing it (repeatable)");
       app.add_flag("--ignore-eos", g.ignore_eos, "Never sample end-of-generation tokens");

@@ -28,7 +28,8 @@ struct SamplerSpec {
 
 struct GenerateSpec {
   int max_tokens = 128;
-  std::string chat_template = "auto";   // auto | none | llama2 | chatml | zephyr | gemma | llama3 | phi3
+  std::string chat_template = "auto";   // auto (the model's Jinja template) | jinja | none | llama2 | chatml | zephyr | gemma | llama3 | phi3
+  std::string chat_template_file;       // a Jinja template file, used instead of the model's
   bool chat = false;                    // wrap the text inputs as one user turn
   std::string system;                   // optional system message in chat mode
   std::vector<std::string> stop;        // extra stop strings
