@@ -30,16 +30,17 @@ const char* const kChatmlJinja =
 
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
+std::string builtin_hint() {
+  std::string names;
+  for (const auto& n : chat_template_names()) names += (names.empty() ? "" : ", ") + n;
+  return " (pass --chat-template NAME to use a built-in format instead: " + names + ")";
+}
+
 std::shared_ptr<const ChatTemplate> parse_template(const std::string& source, const std::string& origin) {
   try {
     return std::make_shared<const ChatTemplate>(source);
   } catch (const Error& e) {
-    throw Error(origin + ": " + e.what() +
-                " (pass --chat-template NAME to use a built-in format instead: " + [] {
-                  std::string names;
-                  for (const auto& n : chat_template_names()) names += (names.empty() ? "" : ", ") + n;
-                  return names;
-                }() + ")");
+    throw Error(origin + ": " + e.what() + builtin_hint());
   }
 }
 
@@ -59,7 +60,7 @@ std::string ChatFormat::apply(std::span<const ChatMessage> chat, bool add_genera
   try {
     return jinja->render(messages, opt);
   } catch (const Error& e) {
-    throw Error(origin + ": " + e.what());
+    throw Error(origin + ": " + e.what() + builtin_hint());
   }
 }
 
