@@ -2,11 +2,29 @@
 // undefined), with llama.cpp's coverage: what it lacks fails here too, so a
 // template never renders in tessel but not in llama.cpp (or differently).
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "jinja/eval.hpp"
 
 namespace tessel::jinja {
+
+std::vector<size_t> slice_indices(int64_t len, int64_t start, int64_t stop, int64_t step) {
+  // Python's clamping: forwards into [0, len], backwards into [-1, len-1].
+  if (step > 0) {
+    start = start < 0 ? std::max<int64_t>(len + start, 0) : std::min(start, len);
+    stop = stop < 0 ? std::max<int64_t>(len + stop, 0) : std::min(stop, len);
+  } else {
+    start = start < 0 ? std::max<int64_t>(len + start, 0) : std::min(start, len - 1);
+    stop = stop < -1 ? std::max<int64_t>(len + stop, -1) : std::min(stop, len - 1);
+  }
+  std::vector<size_t> out;
+  for (int64_t k = start; step > 0 ? k < stop : k > stop;) {
+    if (k >= 0 && k < len) out.push_back(size_t(k));
+    if (__builtin_add_overflow(k, step, &k)) break;
+  }
+  return out;
+}
 
 ValuePtr default_filter(const Args& a) {
   a.need(2, 3);
@@ -132,17 +150,8 @@ ValuePtr slice_seq(const Args& a) {
     if (a.count() == 4) step = a.at(3)->i;
   }
   if (step == 0) throw RenderError("slice step cannot be zero");
-  // Python's clamping: forwards into [0, len], backwards into [-1, len-1].
-  if (step > 0) {
-    start = start < 0 ? std::max<int64_t>(len + start, 0) : std::min(start, len);
-    stop = stop < 0 ? std::max<int64_t>(len + stop, 0) : std::min(stop, len);
-  } else {
-    start = start < 0 ? std::max<int64_t>(len + start, 0) : std::min(start, len - 1);
-    stop = stop < -1 ? std::max<int64_t>(len + stop, -1) : std::min(stop, len - 1);
-  }
   std::vector<ValuePtr> out;
-  for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step)
-    if (k >= 0 && k < len) out.push_back(arr[size_t(k)]);
+  for (size_t k : slice_indices(len, start, stop, step)) out.push_back(arr[k]);
   return same_shape(*a.at(0), std::move(out));
 }
 
@@ -325,6 +334,7 @@ const Builtins& scalar_builtins(Kind k) {
       {"abs", [](const Args& a) {
          a.need(1);
          const Value& x = *a.at(0);
+         if (x.kind == Kind::Int && x.i == INT64_MIN) throw RenderError("abs: integer overflow");
          return x.kind == Kind::Int ? make_int(x.i < 0 ? -x.i : x.i) : make_float(std::fabs(x.f));
        }},
       {"int", [](const Args& a) { return number_fn(a, Kind::Int); }},

@@ -149,9 +149,10 @@ ValuePtr range(const Args& a) {
   }
   if (step == 0) throw RenderError("range() step must not be zero");
   auto out = make_array();
-  for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) {
+  for (int64_t k = start; step > 0 ? k < stop : k > stop;) {
     if (out->items.size() >= (size_t(1) << 17)) throw RenderError("range() longer than 131072 items");
     out->items.push_back(make_int(k));
+    if (__builtin_add_overflow(k, step, &k)) break;
   }
   return out;
 }
@@ -238,7 +239,7 @@ const Builtins& global_builtins() {
          a.need_kind(0, Kind::Int);
          a.need_kind(1, Kind::Int);
          if (a.at(1)->i == 0) throw RenderError("divisibleby(0)");
-         return make_bool(a.at(0)->i % a.at(1)->i == 0);
+         return make_bool(a.at(1)->i == -1 || a.at(0)->i % a.at(1)->i == 0);
        }},
       {"test_is_string", [](const Args& a) { return type_test(a, {Kind::String}); }},
       {"test_is_integer", [](const Args& a) { return type_test(a, {Kind::Int}); }},

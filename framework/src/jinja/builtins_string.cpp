@@ -110,17 +110,8 @@ ValuePtr slice_str(const Args& a) {
   const int64_t len = int64_t(s.size()), step = a.at(3)->i;
   int64_t start = a.at(1)->i, stop = a.at(2)->i;
   if (step == 0) throw RenderError("slice step cannot be zero");
-  // Python's clamping (see the sequence slice).
-  if (step > 0) {
-    start = start < 0 ? std::max<int64_t>(len + start, 0) : std::min(start, len);
-    stop = stop < 0 ? std::max<int64_t>(len + stop, 0) : std::min(stop, len);
-  } else {
-    start = start < 0 ? std::max<int64_t>(len + start, 0) : std::min(start, len - 1);
-    stop = stop < -1 ? std::max<int64_t>(len + stop, -1) : std::min(stop, len - 1);
-  }
   std::string out;
-  for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step)
-    if (k >= 0 && k < len) out += s[size_t(k)];
+  for (size_t k : slice_indices(len, start, stop, step)) out += s[k];
   return make_string(out);
 }
 

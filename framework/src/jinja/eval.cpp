@@ -3,6 +3,7 @@
 // and member access treat each kind of value.
 #include "jinja/eval.hpp"
 
+#include <climits>
 #include <cmath>
 
 #include "jinja/render_error.hpp"
@@ -116,7 +117,11 @@ ValuePtr binary(const Ast& n, Context& ctx) {
   if (l->is_number() && r->is_number()) {
     const double a = l->f, b = r->f;
     const bool flt = l->kind == Kind::Float || r->kind == Kind::Float;
-    auto number = [&](double v) { return flt ? make_float(v) : make_int(static_cast<int64_t>(v)); };
+    auto number = [&](double v) {
+      if (flt) return make_float(v);
+      if (!(std::fabs(v) < 9.2e18)) throw RenderError("integer overflow in '" + op + "'");
+      return make_int(static_cast<int64_t>(v));
+    };
     if (op == "+") return number(a + b);
     if (op == "-") return number(a - b);
     if (op == "*") return number(a * b);
@@ -258,6 +263,7 @@ ValuePtr unary(const Ast& n, Context& ctx) {
   if (n.str == "not") return make_bool(!v->truthy());
   if (!v->is_number()) throw RenderError("unary " + n.str + " needs a number, got " + v->type_name());
   if (n.str == "+") return v;
+  if (v->kind == Kind::Int && v->i == INT64_MIN) throw RenderError("integer overflow in unary -");
   return v->kind == Kind::Int ? make_int(-v->i) : make_float(-v->f);
 }
 

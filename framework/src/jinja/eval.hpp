@@ -55,6 +55,10 @@ const Builtins& scalar_builtins(Kind k);  // Int, Float, Bool, None, Undefined
 const Builtins& builtins_for(const Value& v);  // throws for functions
 
 ValuePtr call_value(const Value& fn, Args args);
+// The indices Python's seq[start:stop:step] visits for a sequence of `len`
+// items (step != 0), in order.
+std::vector<size_t> slice_indices(int64_t len, int64_t start, int64_t stop, int64_t step);
+
 // JSON text as the tojson filter makes it, for builtins that share it.
 ValuePtr tojson_builtin(const Args& args);
 
