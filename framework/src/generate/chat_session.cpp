@@ -69,7 +69,7 @@ ChatSession::ChatSession(const PipelineSpec& spec) : impl_(std::make_unique<Impl
   Impl& s = *impl_;
   s.spec = spec;
   s.reg = make_registry(spec.plugin_paths);
-  s.file = open_model_file(*s.reg, spec.model.path, spec.model.format);
+  s.file = open_model(*s.reg, spec.model, spec.runtime.threads);
   s.tok = make_tokenizer(*s.reg, s.file, spec.tokenizer);
   s.codecs = load_codecs(*s.reg);
   s.model = load_model(*s.reg, s.file, s.codecs, spec.runtime, spec.architecture);
