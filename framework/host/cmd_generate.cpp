@@ -81,6 +81,8 @@ tessel::host::Command generate_cmd{
       auto* sysf = app.add_option("--system-prompt-file", o->system_file, "File holding the system message (-sysf)");
       app.add_option("-r,--reverse-prompt,--stop", o->reverse_prompts,
                      "Stop at this text, not printing it (repeatable)");
+      auto* tmplf = app.add_option("--chat-template-file", g.chat_template_file,
+                                   "Jinja chat template file to use instead of the model's (implies --chat)");
       app.add_flag("--ignore-eos", g.ignore_eos, "Never sample end-of-generation tokens");
       app.add_option("-t,--threads", s.runtime.threads, "Threads (0: all cores)")->capture_default_str();
       app.add_option("--type", s.model.quantize, "Quantize the weights at load to a preset (Q8_0, Q4_K_M, ...)");
@@ -94,7 +96,7 @@ tessel::host::Command generate_cmd{
                      "Image for a <__media__> marker in the prompt (repeatable; needs --mmproj)");
       app.add_option("--mmproj", o->mmproj, "Multimodal projector (GGUF) for --image");
       app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");
-      return [o, p, f, tmpl, sysf]() {
+      return [o, p, f, tmpl, tmplf, sysf]() {
         tessel::PipelineSpec spec = o->spec;
         spec.source = "command line";
         spec.task = "generate";
@@ -108,6 +110,7 @@ tessel::host::Command generate_cmd{
           spec.generate.stop.push_back(escape ? tessel::host::process_escapes(r) : r);
         // llama-cli: naming a template means chatting with it.
         if (tmpl->count() && spec.generate.chat_template != "none") spec.generate.chat = true;
+        if (tmplf->count()) spec.generate.chat = true;
         if (!spec.generate.system.empty() && spec.generate.chat_template != "none") spec.generate.chat = true;
         spec.generate.display_prompt = !o->no_display_prompt;
         if (o->seed == -1) spec.generate.sampler.seed = tessel::kRandomSeed;

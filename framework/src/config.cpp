@@ -214,6 +214,7 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
        r.map(v, k, {
          {"max_tokens", [&](auto& x, auto& kk) { g.max_tokens = r.integer(x, kk); }},
          {"chat_template", [&](auto& x, auto& kk) { g.chat_template = r.str(x, kk); }},
+         {"chat_template_file", [&](auto& x, auto& kk) { g.chat_template_file = r.str(x, kk); }},
          {"chat", [&](auto& x, auto& kk) { g.chat = r.boolean(x, kk); }},
          {"system", [&](auto& x, auto& kk) { g.system = r.str(x, kk); }},
          {"stop", [&](auto& x, auto& kk) { g.stop = r.strings(x, kk); }},

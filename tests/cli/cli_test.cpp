@@ -12,7 +12,9 @@ using namespace tessel::test;
 namespace tessel::test {
 // Defined in support.cpp (declared here so support.hpp, which every test
 // includes, stays as it is): run_tessel with `input` as standard input.
-RunResult run_tessel_stdin(const std::vector<std::string>& args, const std::string& input, int timeout_seconds = 120);
+RunResult run_tessel_stdin(const std::vector<std::string>& args, const std::string& input, int timeout_seconds = 120) {
+  return run_tessel_input(args, input, timeout_seconds);
+}
 }  // namespace tessel::test
 
 namespace {

@@ -1,5 +1,6 @@
 #include "support.hpp"
 
+#include <optional>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -55,15 +57,19 @@ void write_text(const fs::path& p, const std::string& s) {
   out << s;
 }
 
-namespace {
+RunResult run_tessel(const std::vector<std::string>& args, int timeout_seconds,
+                     const std::vector<std::string>& extra_env) {
+  return run_tessel_input(args, std::nullopt, timeout_seconds, extra_env);
+}
 
-RunResult run_with_stdin(const std::vector<std::string>& args, const fs::path& stdin_path, int timeout_seconds,
-                         const std::vector<std::string>& extra_env) {
+RunResult run_tessel_input(const std::vector<std::string>& args, const std::optional<std::string>& input,
+                           int timeout_seconds, const std::vector<std::string>& extra_env) {
   fs::path dir = temp_dir();
-  fs::path out_path = dir / "stdout", err_path = dir / "stderr";
+  fs::path out_path = dir / "stdout", err_path = dir / "stderr", in_path = dir / "stdin";
+  if (input) write_text(in_path, *input);
   pid_t pid = fork();
   if (pid == 0) {
-    int in = open(stdin_path.c_str(), O_RDONLY);
+    int in = open(input ? in_path.c_str() : "/dev/null", O_RDONLY);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(in, 0); dup2(out, 1); dup2(err, 2);
@@ -93,21 +99,6 @@ RunResult run_with_stdin(const std::vector<std::string>& args, const fs::path& s
   else r.exit_code = 128 + WTERMSIG(status);
   r.out = read_text(out_path);
   r.err = read_text(err_path);
-  fs::remove_all(dir);
-  return r;
-}
-
-}  // namespace
-
-RunResult run_tessel(const std::vector<std::string>& args, int timeout_seconds,
-                     const std::vector<std::string>& extra_env) {
-  return run_with_stdin(args, "/dev/null", timeout_seconds, extra_env);
-}
-
-RunResult run_tessel_stdin(const std::vector<std::string>& args, const std::string& input, int timeout_seconds) {
-  const fs::path dir = temp_dir();
-  write_text(dir / "stdin", input);
-  RunResult r = run_with_stdin(args, dir / "stdin", timeout_seconds, {});
   fs::remove_all(dir);
   return r;
 }

@@ -3,6 +3,7 @@
 // through TESSEL_SHARED, default <repo>/../shared; a test that needs it and
 // can't find it FAILS with a message saying so — never skips silently.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct RunResult {
 // with a time limit (kills it and fails the test when exceeded).
 RunResult run_tessel(const std::vector<std::string>& args, int timeout_seconds = 120,
                      const std::vector<std::string>& extra_env = {});
+// The same with `input` as stdin (/dev/null when nullopt).
+RunResult run_tessel_input(const std::vector<std::string>& args, const std::optional<std::string>& input,
+                           int timeout_seconds = 120, const std::vector<std::string>& extra_env = {});
 
 std::string read_text(const std::filesystem::path& p);
 void write_text(const std::filesystem::path& p, const std::string& s);

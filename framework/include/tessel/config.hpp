@@ -28,7 +28,8 @@ struct SamplerSpec {
 
 struct GenerateSpec {
   int max_tokens = 128;
-  std::string chat_template = "auto";   // auto | none | any llama.cpp built-in name (chatml, llama3, phi4, ...)
+  std::string chat_template = "auto";   // auto (the model's Jinja template, else chatml) | jinja | none | any llama.cpp built-in name (chatml, llama3, phi4, ...)
+  std::string chat_template_file;       // a Jinja template file, used instead of the model's
   bool chat = false;                    // wrap the text inputs as one user turn
   std::string system;                   // optional system message in chat mode
   std::vector<std::string> stop;        // extra stop strings

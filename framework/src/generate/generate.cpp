@@ -82,10 +82,11 @@ std::span<const float> last_logits(const Outputs& out, size_t n_vocab) {
 
 }  // namespace
 
-std::string chat_prompt_text(const PipelineSpec& spec, const Metadata& meta) {
+std::string chat_prompt_text(const PipelineSpec& spec, const Metadata& meta, const Tokenizer* tok) {
   const ChatTurn turn = chat_turn(spec);
-  const std::string name = resolve_chat_template(spec.generate.chat_template, meta);
-  if (name == "none") {
+  const ChatFormat format =
+      resolve_chat_format(spec.generate.chat_template, spec.generate.chat_template_file, meta, tok);
+  if (format.name == "none") {
     if (!spec.generate.system.empty())
       throw Error("generate.system needs a chat template, but generate.chat_template is none");
     return turn.text;
@@ -93,7 +94,7 @@ std::string chat_prompt_text(const PipelineSpec& spec, const Metadata& meta) {
   std::vector<ChatMessage> chat;
   if (!spec.generate.system.empty()) chat.push_back({"system", spec.generate.system});
   chat.push_back({"user", turn.text});
-  return apply_chat_template(name, chat, true);
+  return format.apply(chat, true);
 }
 
 std::vector<BatchChunk> token_prompt(std::vector<TokenId> ids) {
@@ -110,7 +111,7 @@ std::vector<BatchChunk> build_prompt(const PipelineSpec& spec, Registry& reg, co
   std::vector<InputSegment> segments;
   if (spec.generate.chat) {
     const ChatTurn turn = chat_turn(spec);
-    const std::string text = chat_prompt_text(spec, file.meta);
+    const std::string text = chat_prompt_text(spec, file.meta, &tok);
     if (turn.images.empty()) segments.push_back(InputSegment{"tokens", text, {}, {}, {}});
     else segments = split_media_prompt(text, turn.images, turn.mmproj);
   } else {
@@ -133,7 +134,7 @@ std::vector<BatchChunk> build_prompt(const PipelineSpec& spec, Registry& reg, co
 }
 
 Result run(Model& model, Context& ctx, const Tokenizer& tok, const std::vector<BatchChunk>& prompt,
-           const GenerateSpec& gen, int n_batch, std::ostream& out) {
+           const GenerateSpec& gen, int n_batch, std::ostream& out, const std::atomic<bool>* cancel) {
   if (n_batch < 1) throw Error("runtime.batch must be at least 1, got " + std::to_string(n_batch));
   if (gen.max_tokens < -1)
     throw Error("generate.max_tokens must be -1 (no limit), 0 or more, got " + std::to_string(gen.max_tokens));
@@ -174,6 +175,10 @@ Result run(Model& model, Context& ctx, const Tokenizer& tok, const std::vector<B
 
   t0 = Clock::now();
   for (int n = 0; gen.max_tokens < 0 || n < gen.max_tokens; ++n) {
+    if (cancel && cancel->load()) {
+      r.reason = StopReason::Cancelled;
+      break;
+    }
     const TokenId id = sampler.sample(last_logits(outs, n_vocab));
     sampler.accept(id);
     if (tok.is_eog(id) && !gen.ignore_eos) {

@@ -1,0 +1,269 @@
+// tessel::ChatTemplate: llama.cpp's chat layer over the engine — capability
+// probes (common/jinja/caps.cpp), message normalisation and the workarounds of
+// common_chat_templates_apply_jinja, the globals it sets, and the BOS/EOS strip
+// of common_chat_template_direct_apply_impl.
+#include "tessel/jinja.hpp"
+
+#include "jinja/eval.hpp"
+#include "jinja/lexer.hpp"
+#include "jinja/render_error.hpp"
+#include "tessel/error.hpp"
+
+namespace tessel {
+
+using ojson = nlohmann::ordered_json;
+using namespace jinja;
+
+struct ChatTemplate::Impl {
+  std::string source;
+  Program prog;
+  ChatTemplateCaps caps;
+};
+
+namespace {
+
+[[noreturn]] void fail_at(const Program& prog, size_t pos, const std::string& msg) {
+  throw Error("chat template " + line_col(prog.source, pos) + ": " + msg);
+}
+
+Context make_context(const ojson& globals, std::time_t now, bool stats) {
+  Context ctx;
+  ctx.state->now = now ? now : std::time(nullptr);
+  ctx.state->stats = stats;
+  for (auto it = globals.begin(); it != globals.end(); ++it) ctx.set(it.key(), from_json(it.value()));
+  return ctx;
+}
+
+std::string run(const Program& prog, Context& ctx) {
+  try {
+    return execute(prog, ctx);
+  } catch (const PositionedError& e) {
+    fail_at(prog, e.pos, "in " + e.construct + ": " + e.what());
+  }
+}
+
+// Renders a probe conversation with usage tracking; `inspect` sees the
+// context's values (and whether rendering worked) afterwards.
+template <class F>
+void probe(const Program& prog, ojson messages, F inspect) {
+  ojson globals = {{"messages", std::move(messages)}, {"tools", ojson::array()}, {"bos_token", ""},
+                   {"eos_token", ""}, {"add_generation_prompt", true}};
+  Context ctx = make_context(globals, 0, true);
+  ValuePtr msgs = ctx.get("messages");
+  bool ok = true;
+  std::string out;
+  try {
+    out = execute(prog, ctx);
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  inspect(*msgs, ok, out);
+}
+
+ChatTemplateCaps detect_caps(const Program& prog) {
+  ChatTemplateCaps caps;
+  const std::string marker = "STRING_MARKER";
+  bool checks_string = false;
+  auto as_array = [](const Value& v) { return v.ops.count("selectattr") || v.ops.count("array_access"); };
+  probe(prog, ojson::array({{{"role", "user"}, {"content", marker}}}),
+        [&](const Value& msgs, bool ok, const std::string& out) {
+          const Value& content = *msgs.items[0]->get("content");
+          checks_string = content.ops.count("test_is_string") > 0;
+          const bool array_use = as_array(content);
+          if (array_use) caps.typed_content = true;
+          if (!ok || (array_use && out.find(marker) == std::string::npos)) caps.string_content = false;
+        });
+  if (checks_string) {
+    probe(prog, ojson::array({{{"role", "user"}, {"content", ojson::array()}}}),
+          [&](const Value& msgs, bool ok, const std::string&) {
+            if (ok && as_array(*msgs.items[0]->get("content"))) caps.typed_content = true;
+          });
+  }
+  probe(prog, ojson::array({{{"role", "system"}, {"content", "System message"}}, {{"role", "user"}, {"content", "User message"}}}),
+        [&](const Value& msgs, bool, const std::string&) {
+          if (!msgs.items[0]->get("content")->used) caps.system_role = false;
+        });
+  return caps;
+}
+
+std::string json_str(const ojson& j, const std::string& where) {
+  if (!j.is_string()) throw Error(where + ": expected a string, got " + j.dump());
+  return j.get<std::string>();
+}
+
+// Text parts joined by newlines, none around media markers (llama.cpp's concat_content_parts).
+std::string concat_parts(const ojson& parts) {
+  std::string text;
+  bool after_media = false;
+  for (const auto& p : parts) {
+    const std::string type = p.value("type", "");
+    bool newline;
+    if (type == "text") {
+      newline = !after_media && !text.empty();
+      after_media = false;
+    } else if (type == "media_marker") {
+      newline = false;
+      after_media = true;
+    } else {
+      continue;
+    }
+    if (newline) text += '\n';
+    text += p.value("text", "");
+  }
+  return text;
+}
+
+// Messages as llama-server rebuilds them (common_chat_msgs_parse_oaicompat, then
+// to_json_oaicompat): known fields only, in a fixed order, content never null.
+ojson normalize(const ojson& messages, const ChatTemplateCaps& caps, bool map_developer) {
+  if (!messages.is_array()) throw Error("messages: expected an array of {role, content} objects");
+  ojson out = ojson::array();
+  for (size_t k = 0; k < messages.size(); ++k) {
+    const ojson& m = messages[k];
+    const std::string where = "messages[" + std::to_string(k) + "]";
+    if (!m.is_object()) throw Error(where + ": expected an object, got " + m.dump());
+    if (!m.contains("role")) throw Error(where + ": missing 'role'");
+    if (!m.contains("content") && !m.contains("tool_calls")) throw Error(where + ": expected 'content' or 'tool_calls'");
+    ojson msg = {{"role", json_str(m["role"], where + ".role")}};
+    if (map_developer && msg["role"] == "developer") msg["role"] = "system";
+    const ojson content = m.value("content", ojson());
+    if (content.is_string() && !content.get<std::string>().empty()) {
+      msg["content"] = content;
+    } else if (content.is_array() && !content.empty()) {
+      ojson parts = ojson::array();
+      for (const auto& p : content) {
+        const std::string type = p.is_object() && p.contains("type") ? json_str(p["type"], where + ".content[].type") : "";
+        if (type != "text" && type != "media_marker")
+          throw Error(where + ": unsupported content part " + p.dump() + " (expected type text)");
+        parts.push_back({{"type", type}, {"text", json_str(p.value("text", ojson()), where + ".content[].text")}});
+      }
+      msg["content"] = parts;
+    } else if (!content.is_null() && !content.is_string() && !content.is_array()) {
+      throw Error(where + ".content: expected a string or an array of parts, got " + content.dump());
+    } else {
+      msg["content"] = "";
+    }
+    for (const char* key : {"reasoning_content", "name", "tool_call_id"})
+      if (m.contains(key) && !json_str(m[key], where + "." + key).empty()) msg[key] = m[key];
+    if (m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty()) {
+      ojson calls = ojson::array();
+      for (const auto& tc : m["tool_calls"]) {
+        if (!tc.is_object() || !tc.contains("function") || !tc["function"].contains("name"))
+          throw Error(where + ".tool_calls: expected {type: function, function: {name, arguments}}");
+        const ojson& fn = tc["function"];
+        const ojson args = fn.value("arguments", ojson(""));
+        ojson call = {{"type", "function"},
+                      {"function", {{"name", fn["name"]}, {"arguments", args.is_string() ? args : ojson(args.dump())}}}};
+        if (tc.contains("id")) call["id"] = tc["id"];
+        calls.push_back(call);
+      }
+      msg["tool_calls"] = calls;
+    }
+    // Adapt content to what the template takes.
+    ojson& c = msg["content"];
+    if (caps.typed_content && !caps.string_content && c.is_string())
+      c = ojson::array({{{"type", "text"}, {"text", c.get<std::string>()}}});
+    else if (caps.string_content && !caps.typed_content && c.is_array())
+      c = concat_parts(c);
+    out.push_back(std::move(msg));
+  }
+  if (!caps.system_role && !out.empty() && out[0]["role"] == "system") {
+    // Merged into the next message, or dropped when alone (llama.cpp's workaround).
+    if (out.size() > 1 && out[0]["content"].is_string() && out[1]["content"].is_string())
+      out[1]["content"] = out[0]["content"].get<std::string>() + "\n" + out[1]["content"].get<std::string>();
+    out.erase(out.begin());
+  }
+  return out;
+}
+
+std::string format_time(std::time_t t, const char* fmt) {
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  return std::strftime(buf, sizeof buf, fmt, &tm) ? buf : "";
+}
+
+}  // namespace
+
+ChatTemplate::ChatTemplate(std::string source) {
+  auto impl = std::make_shared<Impl>();
+  try {
+    impl->prog = parse(source);
+  } catch (const SyntaxError& e) {
+    throw Error(std::string("chat template ") + e.what());  // already "line L, column C: ..."
+  }
+  impl->source = std::move(source);
+  impl->caps = detect_caps(impl->prog);
+  impl_ = std::move(impl);
+}
+
+const std::string& ChatTemplate::source() const { return impl_->source; }
+const ChatTemplateCaps& ChatTemplate::caps() const { return impl_->caps; }
+
+std::string ChatTemplate::render(const nlohmann::json& messages, const ChatTemplateOptions& opt) const {
+  return render(ojson::parse(messages.dump()), opt);
+}
+
+std::string ChatTemplate::render(const ojson& messages_in, const ChatTemplateOptions& opt) const {
+  const ojson& messages =
+      messages_in.is_object() && messages_in.contains("messages") ? messages_in["messages"] : messages_in;
+  const bool gpt_oss = impl_->source.find("<|channel|>") != std::string::npos;
+  const std::time_t now = opt.now ? opt.now : std::time(nullptr);
+  ojson globals = {{"messages", normalize(messages, impl_->caps, !gpt_oss)},
+                   {"bos_token", opt.bos_token},
+                   {"eos_token", opt.eos_token},
+                   {"enable_thinking", opt.enable_thinking},
+                   {"datetime", format_time(now, "%b %d %Y")},
+                   {"date_string", format_time(now, "%d %b %Y")}};
+  globals["preserve_reasoning"] = opt.preserve_reasoning;
+  if (opt.extra.is_object())
+    for (auto it = opt.extra.begin(); it != opt.extra.end(); ++it) globals[it.key()] = it.value();
+  if (opt.add_generation_prompt) globals["add_generation_prompt"] = true;
+  // Names a template may read for these settings (llama.cpp's caps_apply_*);
+  // a global of the same name still wins.
+  ojson derived = ojson::object();
+  if (globals["preserve_reasoning"].is_boolean()) {
+    const bool keep = globals["preserve_reasoning"].get<bool>();
+    derived = {{"preserve_thinking", keep}, {"clear_thinking", !keep}, {"truncate_history_thinking", !keep},
+               {"drop_thinking", !keep}};
+  }
+  if (globals.contains("reasoning_effort") && globals["reasoning_effort"].is_string() &&
+      !globals["reasoning_effort"].get<std::string>().empty())
+    derived["reasoning_strength"] = globals["reasoning_effort"];
+  for (auto it = derived.begin(); it != derived.end(); ++it)
+    if (!globals.contains(it.key())) globals[it.key()] = it.value();
+  Context ctx = make_context(globals, now, false);
+  std::string out = run(impl_->prog, ctx);
+  const std::string &bos = opt.bos_token, &eos = opt.eos_token;
+  if (opt.strip_bos && out.compare(0, bos.size(), bos) == 0) out.erase(0, bos.size());
+  if (opt.strip_eos && out.size() >= eos.size() && out.compare(out.size() - eos.size(), eos.size(), eos) == 0)
+    out.erase(out.size() - eos.size());
+  return out;
+}
+
+std::string render_chat_template(const std::string& source, const ojson& messages, const ChatTemplateOptions& opt) {
+  return ChatTemplate(source).render(messages, opt);
+}
+
+int chat_template_fuzz_one(const uint8_t* data, size_t size) {
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  const size_t nul = bytes.find('\0');
+  const std::string source = bytes.substr(0, nul);
+  ojson messages = ojson::array({{{"role", "system"}, {"content", "sys"}},
+                                 {{"role", "user"}, {"content", "hi"}},
+                                 {{"role", "assistant"}, {"content", "hello"}},
+                                 {{"role", "user"}, {"content", "bye"}}});
+  if (nul != std::string::npos) {
+    messages = ojson::parse(bytes.substr(nul + 1), nullptr, false);
+    if (messages.is_discarded()) return 0;
+  }
+  try {
+    ChatTemplateOptions opt;
+    opt.now = 1700000000;
+    ChatTemplate(source).render(messages, opt);
+  } catch (const Error&) {
+  }
+  return 0;
+}
+
+}  // namespace tessel
