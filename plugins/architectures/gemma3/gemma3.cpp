@@ -48,10 +48,11 @@ k::Matrix load_matrix(const ModelFile& f, const CodecSet& codecs, const std::str
 struct GemmaContext : Context {
   GemmaContext(const HParams& hp, const RuntimeOptions& o, int64_t n_ctx)
       : pool(o.threads), kv(hp.n_layer, n_ctx, hp.n_head_kv * hp.head_dim,
-                            hp.n_head_kv * hp.head_dim, o.kv_f16) {}
+                            hp.n_head_kv * hp.head_dim, o.kv_f16, o.n_seq) {}
   void clear() override { kv.clear(); }
   int32_t n_ctx() const override { return int32_t(kv.n_ctx()); }
   int32_t n_past(int32_t seq) const override { return kv.n_past(seq); }
+  void remove_seq(int32_t seq) override { kv.remove_seq(seq); }
   ThreadPool pool;
   KvCache kv;
   k::Scratch scratch;
@@ -159,17 +160,17 @@ class Gemma3Model : public Model {
     } else {
       std::copy(batch.embd.begin(), batch.embd.end(), x);
     }
-    const int64_t first = ctx->kv.allocate(batch.pos, batch.seq);
+    const std::vector<int64_t> cells = ctx->kv.allocate(batch.pos, batch.seq);
     try {
-      run(batch, *ctx, first, out);
+      run(batch, *ctx, cells, out);
     } catch (...) {
-      ctx->kv.release_tail(n);  // a failed pass leaves the cache as it was
+      ctx->kv.release(cells);  // a failed pass leaves the cache as it was
       throw;
     }
   }
 
  private:
-  void run(const Batch& batch, GemmaContext& c, int64_t first, Outputs& out) {
+  void run(const Batch& batch, GemmaContext& c, std::span<const int64_t> cells, Outputs& out) {
     TensorSink* sink = out.sink;
     const int64_t n = int64_t(batch.size()), E = hp_.n_embd, H = hp_.n_head, HK = hp_.n_head_kv;
     const int64_t D = hp_.head_dim, F = hp_.n_ff, NQ = H * D, NK = HK * D;
@@ -177,7 +178,7 @@ class Gemma3Model : public Model {
                     std::initializer_list<int64_t> ne) {
       if (sink) sink->on_tensor(il >= 0 ? name + "-" + std::to_string(il) : name, d, ne);
     };
-    const int64_t n_kv = c.kv.used();
+    const int64_t n_kv = c.kv.extent();
     k::MaskParams mp;
     mp.causal = batch.causal;
     float* mask = grow(c.mask, size_t(n * n_kv));
@@ -226,7 +227,7 @@ class Gemma3Model : public Model {
       emit("Kcur_normed", il, kb, {D, HK, m});
       k::rope(kb, m, HK, D, batch.pos.data(), rope);
       k::scale(q, m * NQ, q_scale);
-      c.kv.store(il, first, m, kb, vb);
+      c.kv.store(il, cells.first(size_t(m)), kb, vb);
       k::attention(c.pool, q, m, c.kv.view(il, n_kv), L.swa ? mask_swa : mask, ap, attn,
                    c.scratch);
       emit("kqv_out", il, attn, {NQ, m});

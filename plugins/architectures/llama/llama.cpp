@@ -49,10 +49,11 @@ k::Matrix load_matrix(const ModelFile& f, const CodecSet& codecs, const std::str
 struct LlamaContext : Context {
   LlamaContext(const HParams& hp, const RuntimeOptions& o, int64_t n_ctx)
       : pool(o.threads), kv(hp.n_layer, n_ctx, hp.n_head_kv * hp.head_dim,
-                            hp.n_head_kv * hp.head_dim, o.kv_f16), flash(o.flash_attn) {}
+                            hp.n_head_kv * hp.head_dim, o.kv_f16, o.n_seq), flash(o.flash_attn) {}
   void clear() override { kv.clear(); }
   int32_t n_ctx() const override { return int32_t(kv.n_ctx()); }
   int32_t n_past(int32_t seq) const override { return kv.n_past(seq); }
+  void remove_seq(int32_t seq) override { kv.remove_seq(seq); }
 
   ThreadPool pool;
   KvCache kv;
@@ -149,17 +150,17 @@ class LlamaModel : public Model {
     float* x = grow(ctx->x, size_t(n * E));
     if (batch.embd.empty()) embed_tokens(batch.tokens, x);  // throws on a bad id
     else std::copy(batch.embd.begin(), batch.embd.end(), x);
-    const int64_t first = ctx->kv.allocate(batch.pos, batch.seq);
+    const std::vector<int64_t> cells = ctx->kv.allocate(batch.pos, batch.seq);
     try {
-      run(batch, *ctx, first, out);
+      run(batch, *ctx, cells, out);
     } catch (...) {
-      ctx->kv.release_tail(n);
+      ctx->kv.release(cells);
       throw;
     }
   }
 
  private:
-  void run(const Batch& batch, LlamaContext& c, int64_t first, Outputs& out) {
+  void run(const Batch& batch, LlamaContext& c, std::span<const int64_t> cells, Outputs& out) {
     TensorSink* sink = out.sink;
     const int64_t n = int64_t(batch.size()), E = hp_.n_embd, H = hp_.n_head, HK = hp_.n_head_kv;
     const int64_t D = hp_.head_dim, F = hp_.n_ff, NQ = H * D, NK = HK * D;
@@ -168,7 +169,7 @@ class LlamaModel : public Model {
       if (sink) sink->on_tensor(il >= 0 ? name + "-" + std::to_string(il) : name, d, ne);
     };
     // llama.cpp attends over the used cells padded to 256; dumps keep that shape.
-    int64_t n_kv = c.kv.used();
+    int64_t n_kv = c.kv.extent();
     if (sink) n_kv = std::min(c.kv.n_ctx(), (n_kv + 255) / 256 * 256);
     float* mask = grow(c.mask, size_t(n * n_kv));
     k::MaskParams mp;
@@ -214,7 +215,7 @@ class LlamaModel : public Model {
       emit("Kcur", il, kb, {NK, m});
       k::rope(kb, m, HK, D, batch.pos.data(), rope_);
       emit("Kcur", il, kb, {D, HK, m});
-      c.kv.store(il, first, m, kb, vb);
+      c.kv.store(il, cells.first(size_t(m)), kb, vb);
       k::attention(c.pool, q, m, c.kv.view(il, n_kv), mask, ap, attn, c.scratch,
                    dbg.kq ? &dbg : nullptr);
       if (sink) {
