@@ -103,7 +103,7 @@ TEST_CASE("attention rows of a sequence are bit-identical alone and beside other
       }
       const int64_t n_kv = kv.extent();
       std::vector<int32_t> pos = {n_tok - 1}, seq = {s};
-      std::vector<float> mask(size_t(n_kv)), out(size_t(H * D));
+      std::vector<float> mask(static_cast<size_t>(n_kv)), out(static_cast<size_t>(H * D));
       k::build_mask(kv.cell_pos(), kv.cell_seq(), pos, seq, n_kv, k::MaskParams{}, mask.data());
       k::attention(pool, q.data(), 1, kv.view(0, n_kv), mask.data(), ap, out.data(), scratch, nullptr);
       return out;

@@ -47,7 +47,8 @@ struct HistoryContext : Context {
   std::map<int32_t, std::vector<TokenId>> seqs;
   std::vector<int32_t> removed;
   void clear() override { seqs.clear(); }
-  int32_t n_ctx() const override { return 64; }
+  int32_t cells = 64;
+  int32_t n_ctx() const override { return cells; }
   int32_t n_past(int32_t s) const override {
     auto it = seqs.find(s);
     return it == seqs.end() ? 0 : int32_t(it->second.size());
@@ -124,6 +125,7 @@ TEST_CASE("engine: jobs decoded side by side give the tokens they give alone") {
   HistoryModel model;
   Letters tok;
   auto ctx = model.new_context({});
+  static_cast<HistoryContext&>(*ctx).cells = 256;
   EngineOptions eo;
   eo.n_slots = 4;
   eo.n_batch = 6;  // prompts take several steps beside the decode rows
