@@ -13,7 +13,14 @@ nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$nginx" ] || { echo "FAIL: nginx is not installed (tools/setup.sh installs nginx-light)"; exit 1; }
 tmp=$(mktemp -d)
 pids=()
+nginx_pid=
 cleanup() {
+  # nginx's master stops its workers on TERM; a killed master would leave them
+  # running (and holding this test's output pipe open).
+  if [ -n "$nginx_pid" ]; then
+    kill -TERM "$nginx_pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$tmp"
@@ -45,7 +52,7 @@ grep -q "127.0.0.1:$port1" "$tmp/nginx.conf" && grep -q "listen 127.0.0.1:$front
   { echo "FAIL: deploy/nginx.conf no longer has the ports this test rewrites"; exit 1; }
 mkdir -p "$tmp/nginx-temp"
 "$nginx" -p "$tmp/nginx-temp" -c "$tmp/nginx.conf" -e stderr -g "daemon off;" 2>"$tmp/nginx.log" &
-pids+=($!)
+nginx_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$front/health" && break; sleep 0.1; done
 
 ask() {  # the model id that answered (each replica has its own alias)
