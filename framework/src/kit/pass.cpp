@@ -88,9 +88,12 @@ void Pass::self_attention(int il, const AttnWeights& w, const float* in, float* 
       std::copy_n(row + NQ + NK, NK, vb + r * NK);
     }
   } else {
+    // Q, V and K in one parallel region over one quantized input (one pool
+    // barrier instead of three: decode runs this once per layer and token).
+    const k::MatmulTarget qvk[] = {{&w.q.w, q}, {&w.v.w, vb}, {&w.k.w, kb}};
+    k::matmul_many(ctx.pool, qvk, in, m, ctx.scratch);
     // Each projection is named after the matmul and again after its bias.
     auto project = [&](const Linear& l, float* dst, const char* name, int64_t width) {
-      k::matmul(ctx.pool, l.w, in, m, dst, ctx.scratch);
       emit(name, il, dst, {width, m});
       if (!l.b.empty()) {
         k::add_row(dst, l.b.data(), m, width);
@@ -195,9 +198,11 @@ void Pass::ffn(const Linear& gate, const Linear& up, const Linear& down, Act act
     emit(act == Act::gelu ? "ffn_gelu" : "ffn_silu", il, g, {F, m});
   } else if (gate.present()) {
     float* u = ctx.buf(UP, size_t(m * F));
-    linear(gate, in, g);
+    const k::MatmulTarget gate_up[] = {{&gate.w, g}, {&up.w, u}};  // one region, as Q/V/K
+    k::matmul_many(ctx.pool, gate_up, in, m, ctx.scratch);
+    if (!gate.b.empty()) k::add_row(g, gate.b.data(), m, F);
+    if (!up.b.empty()) k::add_row(u, up.b.data(), m, F);
     emit("ffn_gate", il, g, {F, m});
-    linear(up, in, u);
     emit("ffn_up", il, u, {F, m});
     if (act == Act::gelu) k::geglu(g, u, g, m * F);
     else k::swiglu(g, u, g, m * F);
