@@ -31,7 +31,8 @@ namespace {
 // llama.cpp spells a few options with one dash and several letters (-sys,
 // -ngl); CLI11 only knows -x and --long, so those are renamed before parsing.
 const std::map<std::string, std::string> kLlamaSpellings = {
-    {"-sys", "--system-prompt"}, {"-sysf", "--system-prompt-file"}, {"-ngl", "--n-gpu-layers"}};
+    {"-sys", "--system-prompt"}, {"-sysf", "--system-prompt-file"}, {"-ngl", "--n-gpu-layers"},
+    {"-np", "--parallel"}};
 
 std::vector<std::string> normalized_args(int argc, char** argv) {
   std::vector<std::string> args;
