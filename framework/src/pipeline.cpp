@@ -1,6 +1,7 @@
 #include "tessel/pipeline.hpp"
 
 #include "tessel/error.hpp"
+#include "tessel/output_file.hpp"
 
 namespace tessel {
 
@@ -16,6 +17,10 @@ std::shared_ptr<ModelFile> open_model_file(Registry& reg, const std::filesystem:
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(path.string() + ": no such file");
   if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": is a directory, expected a model file");
+  // A FIFO or device as the model would block forever or never end.
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(path.string() + ": not a regular file (a FIFO or device?), expected a model file");
+  note_input(path);
   std::shared_ptr<WeightFormat> fmt;
   if (format != "auto") {
     fmt = reg.create<WeightFormat>("format", format);
