@@ -290,14 +290,44 @@ void apply_override(YAML::Node& root, const std::string& ov) {
 
 }  // namespace
 
+namespace {
+
+// yaml-cpp gives up on deep flow nesting with the message "bad file" (and
+// recursion costs stack): a config is a few levels deep, so refuse early.
+void check_nesting(const std::string& text, const std::string& source) {
+  constexpr int kMaxDepth = 64;
+  int depth = 0, line = 1;
+  char quote = 0;
+  for (char c : text) {
+    if (c == '\n') ++line;
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth)
+        throw Error(source + ":" + std::to_string(line) + ": invalid YAML: nested more than " +
+                    std::to_string(kMaxDepth) + " levels deep");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+}  // namespace
+
 PipelineSpec parse_pipeline(const std::string& yaml_text, const std::string& source,
                             const std::vector<std::string>& overrides) {
+  check_nesting(yaml_text, source);
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::ParserException& e) {
     throw Error(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                ": invalid YAML: " + e.msg);
+                ": invalid YAML: " + (e.msg == "bad file" ? "too deeply nested or unreadable" : e.msg));
+  } catch (const YAML::Exception& e) {
+    throw Error(source + ": invalid YAML: " + e.msg);
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   for (const auto& ov : overrides) apply_override(root, ov);
@@ -355,6 +385,11 @@ void check_runtime(const PipelineSpec& spec) {
 
 int run_task(const PipelineSpec& spec) {
   check_runtime(spec);
+  // Refuse an output that is one of the inputs before any work, not at the end.
+  for (const auto& p : {spec.model.path, spec.model.mmproj}) if (!p.empty()) note_input(p);
+  for (const InputSegment& seg : spec.inputs) if (!seg.file.empty()) note_input(seg.file);
+  if (!spec.output.empty()) check_not_an_input(spec.output);
+  if (!spec.embed.out_path.empty()) check_not_an_input(spec.embed.out_path);
   auto it = task_table().find(spec.task);
   if (it == task_table().end()) {
     std::string known;

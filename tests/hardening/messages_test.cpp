@@ -46,7 +46,7 @@ TEST_CASE("quantize refuses to write over its input, directly or through a link"
   const std::string before = read_text(dir / "in.gguf");
   fs::create_symlink(dir / "in.gguf", dir / "link.gguf");
   for (const char* out : {"in.gguf", "link.gguf"}) {
-    auto r = run_tessel({"quantize", (dir / "in.gguf").string(), (dir / out).string(), "Q8_0"});
+    auto r = run_tessel({"quantize", (dir / "in.gguf").string(), (dir / out).string(), "F16"});
     expect_error(r, 1, "same file as the input");
   }
   CHECK(read_text(dir / "in.gguf") == before);
@@ -55,10 +55,10 @@ TEST_CASE("quantize refuses to write over its input, directly or through a link"
 TEST_CASE("quantize to a device streams into it and reports a full device") {
   fs::path dir = temp_dir();
   fs::path dev = full_device(dir);
-  auto r = run_tessel({"quantize", stories(), dev.string(), "Q8_0"});
+  auto r = run_tessel({"quantize", stories(), dev.string(), "F16"});
   expect_error(r, 1, dev.string(), "No space left");
   CHECK(fs::is_character_file(dev));
-  r = run_tessel({"quantize", stories(), "/dev/null", "Q8_0"});
+  r = run_tessel({"quantize", stories(), "/dev/null", "F16"});
   CHECK(r.exit_code == 0);
   CHECK(fs::is_character_file("/dev/null"));
 }

@@ -8,6 +8,8 @@
 
 #include "gguf.hpp"
 #include "support.hpp"
+#include "tessel/config.hpp"
+#include "tessel/embedding.hpp"
 #include "tessel/metadata.hpp"
 
 namespace fs = std::filesystem;
@@ -66,7 +68,7 @@ TEST_CASE("NaN weights in a K-quant model fail with a clear error, exit 1") {
   rewrite(shared_path("golden/models/llama-synth-Q4_K_M.gguf"), dir / "nan.gguf", "blk.0.attn_norm.weight", fill_nan);
   auto r = run_tessel({"generate", "-m", (dir / "nan.gguf").string(), "-p", "Once upon a time", "-n", "4"});
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Contains("NaN"));
+  CHECK_THAT(r.err, Contains("blk.0.attn_norm.weight") && Contains("non-finite"));
 }
 
 TEST_CASE("embed never writes nan: a model with NaN weights fails instead") {
@@ -82,4 +84,24 @@ TEST_CASE("embed never writes nan: a model with NaN weights fails instead") {
                        (dir / "out.npy").string()});
   CHECK(r.exit_code == 1);
   CHECK_FALSE(fs::exists(dir / "out.npy"));
+}
+
+TEST_CASE("embedding writers refuse non-finite values in every format, writing nothing") {
+  fs::path dir = temp_dir();
+  tessel::embed::Result r;
+  r.rows = 1;
+  r.cols = 3;
+  r.data = {0.5f, std::numeric_limits<float>::quiet_NaN(), 0.25f};
+  for (const char* format : {"json", "jsonl", "txt", "npy"}) {
+    tessel::EmbedSpec spec;
+    spec.output = format;
+    spec.out_path = (dir / (std::string("out.") + format)).string();
+    CHECK_THROWS_WITH(tessel::embed::write_results({r}, {"text"}, spec), Contains("non-finite"));
+    CHECK_FALSE(fs::exists(spec.out_path));
+  }
+  r.data[1] = std::numeric_limits<float>::infinity();
+  tessel::EmbedSpec spec;
+  spec.output = "json";
+  spec.out_path = (dir / "inf.json").string();
+  CHECK_THROWS_WITH(tessel::embed::write_results({r}, {"text"}, spec), Contains("non-finite"));
 }
