@@ -1,11 +1,18 @@
-// `tessel bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]`:
-// prompt processing and generation speed as llama-bench measures them (random
-// tokens, one warm-up run, mean and standard deviation over repetitions), and
-// `--embed` for embedding models (texts/s for a batch of texts).
+// `tessel bench`: prompt processing and generation speed as llama-bench
+// measures them (random tokens, one warm-up run, mean and standard deviation
+// over repetitions), with llama-bench's flags (comma lists for -m -p -n -t,
+// -o md|json|jsonl|csv) and fields; `--parallel N,...` for N sequences
+// decoding together (what llama-batched-bench's S_TG measures); `--embed`
+// for embedding models (texts/s for a batch of texts). Rows are printed as
+// each test finishes.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -16,35 +23,42 @@
 #include "tessel/pipeline.hpp"
 #include "tessel/threadpool.hpp"
 
+#ifndef TESSEL_BUILD_COMMIT
+#define TESSEL_BUILD_COMMIT "unknown"
+#endif
+
 namespace {
 
 struct Options {
-  std::string model;
-  int n_prompt = 512, n_gen = 128, threads = 0, reps = 5, batch = 512;
+  std::vector<std::string> models;
+  std::vector<int> n_prompt{512}, n_gen{128}, threads{0}, parallel;
+  int reps = 5, batch = 512, npp = 128;
+  std::string output = "md";
   bool json = false, embed = false, roofline = false;
   int texts = 32, text_len = 16;
 };
 
 struct Result {
   std::string test;
-  int n_prompt = 0, n_gen = 0, n_texts = 0;
+  int n_prompt = 0, n_gen = 0, n_texts = 0, n_parallel = 1;
   std::vector<double> ns;       // one per repetition
   double per_rep_units = 0;     // tokens (or texts) each repetition processes
-  double avg_ts() const {
-    double s = 0;
-    for (double v : ns) s += per_rep_units * 1e9 / v;
-    return s / double(ns.size());
+  std::vector<double> ts() const {
+    std::vector<double> v;
+    for (double x : ns) v.push_back(per_rep_units * 1e9 / x);
+    return v;
   }
-  double stddev_ts() const {
-    if (ns.size() < 2) return 0;
-    double m = avg_ts(), s = 0;
-    for (double v : ns) s += std::pow(per_rep_units * 1e9 / v - m, 2);
-    return std::sqrt(s / double(ns.size() - 1));
-  }
-  double avg_ns() const {
+  static double mean(const std::vector<double>& v) {
     double s = 0;
-    for (double v : ns) s += v;
-    return s / double(ns.size());
+    for (double x : v) s += x;
+    return v.empty() ? 0 : s / double(v.size());
+  }
+  static double stddev(const std::vector<double>& v) {
+    if (v.size() < 2) return 0;
+    const double m = mean(v);
+    double s = 0;
+    for (double x : v) s += (x - m) * (x - m);
+    return std::sqrt(s / double(v.size() - 1));
   }
 };
 
@@ -83,142 +97,325 @@ double now_ns() {
                     std::chrono::steady_clock::now().time_since_epoch()).count());
 }
 
-int run_bench(const Options& o) {
+// llama_ftype_name for general.file_type, as llama-bench's model column shows it.
+std::string ftype_name(uint32_t ftype) {
+  switch (ftype) {
+    case 0: return "all F32";
+    case 1: return "F16";
+    case 2: return "Q4_0";
+    case 3: return "Q4_1";
+    case 7: return "Q8_0";
+    case 8: return "Q5_0";
+    case 9: return "Q5_1";
+    case 10: return "Q2_K - Medium";
+    case 11: return "Q3_K - Small";
+    case 12: return "Q3_K - Medium";
+    case 13: return "Q3_K - Large";
+    case 14: return "Q4_K - Small";
+    case 15: return "Q4_K - Medium";
+    case 16: return "Q5_K - Small";
+    case 17: return "Q5_K - Medium";
+    case 18: return "Q6_K";
+    case 32: return "BF16";
+    default: return "ftype " + std::to_string(ftype);
+  }
+}
+
+// "llama 1B Q4_K - Medium": architecture, size from the parameter count
+// (llama.cpp names sizes by layer count; rounded parameters agree for the
+// common shapes), file type (or the most common 2-D tensor type).
+std::string model_type(const tessel::ModelFile& f, size_t params) {
+  const std::string arch = f.meta.get_string("general.architecture", "?");
+  char size[32];
+  if (params >= 1000000000) std::snprintf(size, sizeof size, "%.0fB", double(params) / 1e9);
+  else std::snprintf(size, sizeof size, "%.0fM", double(params) / 1e6);
+  std::string type;
+  if (f.meta.has("general.file_type")) {
+    type = ftype_name(uint32_t(f.meta.get_int("general.file_type", 0)));
+  } else {
+    std::map<std::string, size_t> count;
+    for (const auto& t : f.tensors)
+      if (t.ne[1] > 1) ++count[tessel::type_name(t.type)];
+    size_t best = 0;
+    for (const auto& [name, n] : count)
+      if (n > best) best = n, type = name;
+  }
+  return arch + " " + size + " " + type;
+}
+
+std::string cpu_info() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      const size_t c = line.find(':');
+      return c == std::string::npos ? line : line.substr(line.find_first_not_of(' ', c + 1));
+    }
+  return "unknown";
+}
+
+std::string utc_now() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "%FT%TZ", std::gmtime(&t));
+  return buf;
+}
+
+// One model as loaded for the tests, and what every row reports about it.
+struct ModelRun {
+  std::string path, type;
+  size_t size = 0, params = 0;
+  double load_ms = 0, first_ms = 0;
+};
+
+// Prints rows as they finish, in the chosen format.
+class Printer {
+ public:
+  explicit Printer(const Options& o) : o_(o) {}
+  void row(const ModelRun& m, int threads, int n_batch, const Result& r, double bandwidth, double roofline) {
+    const auto ts = r.ts();
+    nlohmann::json j = {{"build_commit", TESSEL_BUILD_COMMIT}, {"build_number", 0}, {"cpu_info", cpu_}, {"gpu_info", ""},
+                        {"backends", "CPU"}, {"model_filename", m.path}, {"model_type", m.type},
+                        {"model_size", m.size}, {"model_n_params", m.params}, {"n_batch", n_batch},
+                        {"n_ubatch", n_batch}, {"n_threads", threads}, {"cpu_mask", "0x0"}, {"cpu_strict", false},
+                        {"poll", 50}, {"type_k", "f16"}, {"type_v", "f16"}, {"n_gpu_layers", 0},
+                        {"split_mode", "layer"}, {"main_gpu", 0}, {"no_kv_offload", false}, {"flash_attn", 0},
+                        {"tensor_split", "0.00"}, {"use_mmap", true}, {"embeddings", o_.embed},
+                        {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen}, {"n_depth", 0}, {"n_parallel", r.n_parallel},
+                        {"n_texts", r.n_texts}, {"test", r.test}, {"test_time", utc_now()},
+                        {"avg_ns", uint64_t(Result::mean(r.ns))}, {"stddev_ns", uint64_t(Result::stddev(r.ns))},
+                        {"avg_ts", Result::mean(ts)}, {"stddev_ts", Result::stddev(ts)},
+                        {"samples_ns", r.ns}, {"samples_ts", ts}, {"load_ms", m.load_ms},
+                        {"load_to_first_token_ms", m.first_ms}};
+    if (o_.roofline) {
+      j["read_bandwidth_gbs"] = bandwidth / 1e9;
+      j["tg_roofline_ts"] = roofline;
+    }
+    std::vector<uint64_t> ns_int;
+    for (double v : r.ns) ns_int.push_back(uint64_t(v));
+    j["samples_ns"] = ns_int;
+    if (o_.output == "json") {
+      std::cout << (rows_++ ? ",\n" : "[\n") << j.dump(2);
+    } else if (o_.output == "jsonl") {
+      std::cout << j.dump() << "\n";
+    } else if (o_.output == "csv") {
+      if (!rows_++) {
+        for (size_t i = 0; i < csv_fields().size(); ++i) std::cout << (i ? "," : "") << csv_fields()[i];
+        std::cout << "\n";
+      }
+      for (size_t i = 0; i < csv_fields().size(); ++i) {
+        const nlohmann::json& v = j[csv_fields()[i]];
+        std::cout << (i ? "," : "") << (v.is_string() ? "\"" + v.get<std::string>() + "\"" : v.dump());
+      }
+      std::cout << "\n";
+    } else {
+      if (!rows_++) {
+        std::printf("| model | size | params | backend | threads | test | %s |\n", o_.embed ? "texts/s" : "t/s");
+        std::printf("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+      }
+      std::string test = r.test;
+      std::printf("| %s | %.2f MiB | %.2f %s | CPU | %d | %s | %.2f ± %.2f |\n", m.type.c_str(),
+                  double(m.size) / 1048576.0, m.params >= 1000000000 ? double(m.params) / 1e9 : double(m.params) / 1e6,
+                  m.params >= 1000000000 ? "B" : "M", threads, test.c_str(), Result::mean(ts), Result::stddev(ts));
+    }
+    std::cout.flush();
+    std::fflush(stdout);
+  }
+  void model_done(const ModelRun& m, int threads, double bandwidth, double roofline, size_t bytes) {
+    if (o_.output != "md") return;
+    std::printf("| %s | load %.0f ms, load to first token %.0f ms |\n", m.type.c_str(), m.load_ms, m.first_ms);
+    if (o_.roofline)
+      std::printf("| %s | roofline: %.1f GB/s read with %d threads / %.1f MB of weights per token = %.1f t/s |\n",
+                  m.type.c_str(), bandwidth / 1e9, threads, double(bytes) / 1e6, roofline);
+    std::fflush(stdout);
+  }
+  void finish() {
+    if (o_.output == "json") std::cout << (rows_ ? "\n]\n" : "[]\n");
+    std::cout.flush();
+  }
+
+ private:
+  static const std::vector<std::string>& csv_fields() {
+    static const std::vector<std::string> f = {
+        "build_commit", "build_number", "cpu_info", "backends", "model_filename", "model_type", "model_size",
+        "model_n_params", "n_batch", "n_ubatch", "n_threads", "type_k", "type_v", "n_gpu_layers", "flash_attn",
+        "embeddings", "n_prompt", "n_gen", "n_depth", "n_parallel", "test", "test_time", "avg_ns", "stddev_ns",
+        "avg_ts", "stddev_ts", "load_ms", "load_to_first_token_ms"};
+    return f;
+  }
+  const Options& o_;
+  std::string cpu_ = cpu_info();
+  int rows_ = 0;
+};
+
+void bench_model(const Options& o, const std::string& path, Printer& print) {
   using namespace tessel;
-  if (o.reps < 1) throw Error("-r must be at least 1");
-  if (o.n_prompt < 0 || o.n_gen < 0) throw Error("-p and -n must be >= 0");
   const double t_start = now_ns();
   auto reg = make_registry();
-  auto file = open_model_file(*reg, o.model);
+  auto file = open_model_file(*reg, path);
   auto codecs = load_codecs(*reg);
+  ModelRun run;
+  run.path = path;
+  for (const auto& t : file->tensors) { run.size += t.data.size(); run.params += size_t(t.n_elements()); }
+  run.type = model_type(*file, run.params);
+  int max_ctx = 16;
+  for (int p : o.n_prompt)
+    for (int g : o.n_gen) max_ctx = std::max(max_ctx, p + g);
+  for (int n : o.parallel)
+    for (int g : o.n_gen) max_ctx = std::max(max_ctx, n * (o.npp + g));
   RuntimeOptions ro;
-  ro.threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  ro.threads = o.threads.front() > 0 ? o.threads.front() : int(std::max(1u, std::thread::hardware_concurrency()));
   ro.n_batch = o.embed ? o.texts * o.text_len : std::max(o.batch, 1);
-  ro.n_ctx = o.embed ? o.texts * o.text_len : std::max(o.n_prompt + o.n_gen, 16);
+  ro.n_ctx = o.embed ? o.texts * o.text_len : max_ctx;
   auto model = load_model(*reg, file, codecs, ro);
-  auto ctx = model->new_context(ro);
   const int64_t n_vocab = model->hparams().n_vocab;
   std::mt19937 rng(1234);
   auto random_token = [&] { return TokenId(rng() % uint32_t(std::max<int64_t>(n_vocab, 1))); };
-  Outputs out;
-  std::vector<Result> results;
-  // Load to first token: open, map, build the model, then one token's forward
-  // (which also packs the weights it multiplies).
-  const double t_loaded = now_ns();
-  {
-    Batch b;
-    b.add_token(random_token(), 0, 0, true);
-    Outputs first;
-    first.want_logits = model->hparams().has_logits;
-    first.want_hidden = !first.want_logits;
-    model->forward(b, *ctx, first);
-    ctx->clear();
-  }
-  const double load_ms = (t_loaded - t_start) / 1e6, first_ms = (now_ns() - t_start) / 1e6;
+  bool first_done = false;
 
-  auto prompt_pass = [&](int n) {
-    ctx->clear();
-    for (int done = 0; done < n;) {
-      Batch b;
-      const int take = std::min(ro.n_batch, n - done);
-      for (int i = 0; i < take; ++i) b.add_token(random_token(), done + i, 0, done + i == n - 1);
-      model->forward(b, *ctx, out);
-      done += take;
-    }
-  };
-  auto gen_pass = [&](int n) {
-    ctx->clear();
-    for (int i = 0; i < n; ++i) {
-      Batch b;
-      b.add_token(random_token(), i, 0, true);
-      model->forward(b, *ctx, out);
-    }
-  };
-  auto embed_pass = [&] {
-    ctx->clear();
-    Batch b;
-    for (int s = 0; s < o.texts; ++s)
-      for (int i = 0; i < o.text_len; ++i) b.add_token(random_token(), i, s, true);
-    Outputs eo;
-    eo.want_logits = false;
-    eo.want_hidden = true;
-    model->forward(b, *ctx, eo);
-  };
-  auto measure = [&](Result r, const std::function<void()>& pass) {
-    pass();  // warm-up, as llama-bench does
-    for (int k = 0; k < o.reps; ++k) {
-      double t0 = now_ns();
-      pass();
-      r.ns.push_back(now_ns() - t0);
-    }
-    results.push_back(r);
-  };
-
-  if (o.embed) {
-    Result r{"embed " + std::to_string(o.texts) + "x" + std::to_string(o.text_len), 0, 0, o.texts, {}, double(o.texts)};
-    measure(r, embed_pass);
-  } else {
+  for (int threads_opt : o.threads) {
+    ro.threads = threads_opt > 0 ? threads_opt : int(std::max(1u, std::thread::hardware_concurrency()));
+    auto ctx = model->new_context(ro);
+    Outputs out;
     out.want_logits = model->hparams().has_logits;
-    if (o.n_prompt > 0) measure({"pp" + std::to_string(o.n_prompt), o.n_prompt, 0, 0, {}, double(o.n_prompt)},
-                                [&] { prompt_pass(o.n_prompt); });
-    if (o.n_gen > 0) measure({"tg" + std::to_string(o.n_gen), 0, o.n_gen, 0, {}, double(o.n_gen)},
-                             [&] { gen_pass(o.n_gen); });
-  }
-
-  double bandwidth = 0, roofline_ts = 0;
-  if (o.roofline) {
-    ThreadPool pool(ro.threads);
-    bandwidth = read_bandwidth(pool);
-    roofline_ts = bandwidth / double(bytes_per_token(*file));
-  }
-  size_t size = 0, params = 0;
-  for (const auto& t : file->tensors) { size += t.data.size(); params += size_t(t.n_elements()); }
-  const std::string type = file->meta.get_string("general.architecture", "?");
-  if (o.json) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& r : results) {
-      nlohmann::json samples = nlohmann::json::array();
-      for (double v : r.ns) samples.push_back(r.per_rep_units * 1e9 / v);
-      list.push_back({{"model_filename", o.model}, {"model_type", type}, {"model_size", size},
-                      {"model_n_params", params}, {"n_threads", ro.threads}, {"n_batch", ro.n_batch},
-                      {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen}, {"n_texts", r.n_texts}, {"test", r.test},
-                      {"avg_ns", uint64_t(r.avg_ns())}, {"avg_ts", r.avg_ts()}, {"stddev_ts", r.stddev_ts()},
-                      {"samples_ts", samples}, {"load_ms", load_ms}, {"load_to_first_token_ms", first_ms}});
-      if (o.roofline) {
-        list.back()["read_bandwidth_gbs"] = bandwidth / 1e9;
-        list.back()["tg_roofline_ts"] = roofline_ts;
-      }
+    out.want_hidden = !out.want_logits;
+    if (!first_done) {
+      // Load to first token: open, map, build the model, then one token's
+      // forward (which also packs the weights it multiplies).
+      run.load_ms = (now_ns() - t_start) / 1e6;
+      Batch b;
+      b.add_token(random_token(), 0, 0, true);
+      model->forward(b, *ctx, out);
+      ctx->clear();
+      run.first_ms = (now_ns() - t_start) / 1e6;
+      first_done = true;
     }
-    std::cout << list.dump(2) << "\n";
-    return 0;
+    double bandwidth = 0, roofline = 0;
+    if (o.roofline) {
+      ThreadPool pool(ro.threads);
+      bandwidth = read_bandwidth(pool);
+      roofline = bandwidth / double(bytes_per_token(*file));
+    }
+    auto measure = [&](Result r, const std::function<double()>& pass) {
+      pass();  // warm-up, as llama-bench does
+      for (int k = 0; k < o.reps; ++k) r.ns.push_back(pass());
+      print.row(run, ro.threads, ro.n_batch, r, bandwidth, roofline);
+    };
+    // Prefill seq tokens [0, n) of sequences 0..n_seq-1, n_batch rows at a time.
+    auto prefill = [&](int n, int n_seq) {
+      std::vector<std::pair<int, int>> rows;  // (seq, pos)
+      for (int s = 0; s < n_seq; ++s)
+        for (int i = 0; i < n; ++i) rows.push_back({s, i});
+      for (size_t done = 0; done < rows.size();) {
+        Batch b;
+        const size_t take = std::min(size_t(ro.n_batch), rows.size() - done);
+        for (size_t i = done; i < done + take; ++i)
+          b.add_token(random_token(), rows[i].second, rows[i].first, rows[i].second == n - 1);
+        model->forward(b, *ctx, out);
+        done += take;
+      }
+    };
+    // n steps of one new token for each of n_seq sequences (after npp tokens each).
+    auto decode = [&](int n, int n_seq, int npp) {
+      for (int i = 0; i < n; ++i) {
+        Batch b;
+        for (int s = 0; s < n_seq; ++s) b.add_token(random_token(), npp + i, s, true);
+        model->forward(b, *ctx, out);
+      }
+    };
+    auto timed = [](const std::function<void()>& f) {
+      const double t0 = now_ns();
+      f();
+      return now_ns() - t0;
+    };
+
+    if (o.embed) {
+      Result r{"embed " + std::to_string(o.texts) + "x" + std::to_string(o.text_len), 0, 0, o.texts, 1, {}, double(o.texts)};
+      measure(r, [&] {
+        ctx->clear();
+        Batch b;
+        for (int s = 0; s < o.texts; ++s)
+          for (int i = 0; i < o.text_len; ++i) b.add_token(random_token(), i, s, true);
+        Outputs eo;
+        eo.want_logits = false;
+        eo.want_hidden = true;
+        return timed([&] { model->forward(b, *ctx, eo); });
+      });
+    } else {
+      for (int p : o.n_prompt)
+        if (p > 0) measure({"pp" + std::to_string(p), p, 0, 0, 1, {}, double(p)}, [&] {
+            ctx->clear();
+            return timed([&] { prefill(p, 1); });
+          });
+      for (int g : o.n_gen)
+        if (g > 0) measure({"tg" + std::to_string(g), 0, g, 0, 1, {}, double(g)}, [&] {
+            ctx->clear();
+            return timed([&] { decode(g, 1, 0); });
+          });
+      // llama-batched-bench's S_TG: N sequences of npp prompt tokens, then
+      // n_gen steps decoding one token of each; only the steps are timed.
+      for (int np : o.parallel)
+        for (int g : o.n_gen)
+          if (g > 0) {
+            Result r{"pp" + std::to_string(o.npp) + "+tg" + std::to_string(g) + " x" + std::to_string(np),
+                     o.npp, g, 0, np, {}, double(g) * np};
+            measure(r, [&] {
+              ctx->clear();
+              if (o.npp > 0) prefill(o.npp, np);
+              return timed([&] { decode(g, np, o.npp); });
+            });
+          }
+    }
+    print.model_done(run, ro.threads, bandwidth, roofline, bytes_per_token(*file));
   }
-  std::printf("| model | size | params | threads | test | %s |\n", o.embed ? "texts/s" : "t/s");
-  std::printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
-  for (const auto& r : results)
-    std::printf("| %s | %.2f MiB | %.2f M | %d | %s | %.2f ± %.2f |\n", type.c_str(), double(size) / 1048576.0,
-                double(params) / 1e6, ro.threads, r.test.c_str(), r.avg_ts(), r.stddev_ts());
-  std::printf("\nload %.0f ms, load to first token %.0f ms\n", load_ms, first_ms);
-  if (o.roofline)
-    std::printf("roofline: %.1f GB/s read with %d threads / %.1f MB of weights per token = %.1f t/s\n",
-                bandwidth / 1e9, ro.threads, double(bytes_per_token(*file)) / 1e6, roofline_ts);
+}
+
+int run_bench(Options o) {
+  using tessel::Error;
+  if (o.json) o.output = "json";
+  if (o.output != "md" && o.output != "json" && o.output != "jsonl" && o.output != "csv")
+    throw Error("-o " + o.output + ": expected md, json, jsonl or csv");
+  if (o.reps < 1) throw Error("-r must be at least 1");
+  for (int v : o.n_prompt) if (v < 0) throw Error("-p " + std::to_string(v) + ": must be >= 0");
+  for (int v : o.n_gen) if (v < 0) throw Error("-n " + std::to_string(v) + ": must be >= 0");
+  for (int v : o.threads) if (v < 0) throw Error("-t " + std::to_string(v) + ": must be >= 0");
+  for (int v : o.parallel) if (v < 1) throw Error("--parallel " + std::to_string(v) + ": must be >= 1");
+  if (o.npp < 0) throw Error("--npp " + std::to_string(o.npp) + ": must be >= 0");
+  if (o.threads.empty()) o.threads = {0};
+  Printer print(o);
+  for (const auto& m : o.models) bench_model(o, m, print);
+  print.finish();
   return 0;
 }
 
 tessel::host::Command bench_cmd{
     "bench", "Measure prompt processing and generation speed (llama-bench style)", [](CLI::App& app) {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "Model file")->required();
-      app.add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens (pp test; 0 skips)");
-      app.add_option("-n,--n-gen", o->n_gen, "Generated tokens (tg test; 0 skips)");
-      app.add_option("-t,--threads", o->threads, "Threads (default: all cores)");
-      app.add_option("-r,--repetitions", o->reps, "Repetitions per test");
-      app.add_option("-b,--batch-size", o->batch, "Prompt batch size");
-      app.add_flag("--json", o->json, "Print llama-bench style JSON");
+      app.add_option("-m,--model", o->models, "Model file(s); repeat -m or separate with commas")
+          ->required()->delimiter(',');
+      app.add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens, a comma list (pp tests; 0 skips)")
+          ->delimiter(',')->capture_default_str();
+      app.add_option("-n,--n-gen", o->n_gen, "Generated tokens, a comma list (tg tests; 0 skips)")
+          ->delimiter(',')->capture_default_str();
+      app.add_option("-t,--threads", o->threads, "Threads, a comma list (0: all cores)")
+          ->delimiter(',')->capture_default_str();
+      app.add_option("-r,--repetitions", o->reps, "Repetitions per test (after one warm-up)")->capture_default_str();
+      app.add_option("-b,--batch-size", o->batch, "Prompt batch size (also reported as n_ubatch)")
+          ->capture_default_str();
+      app.add_option("-o,--output", o->output, "Output format: md, json, jsonl or csv")->capture_default_str();
+      app.add_flag("--json", o->json, "Same as -o json");
+      app.add_option("--parallel", o->parallel,
+                     "Sequences decoding together, a comma list (llama-batched-bench's -npl): aggregate t/s")
+          ->delimiter(',');
+      app.add_option("--npp", o->npp, "Prompt tokens per sequence before --parallel decoding")->capture_default_str();
       app.add_flag("--roofline", o->roofline,
                    "Also measure read bandwidth and print the decode roofline (bandwidth / weight bytes per token)");
       app.add_flag("--embed", o->embed, "Embedding mode: texts/s for --texts texts of --text-len tokens");
-      app.add_option("--texts", o->texts, "Texts per batch in --embed mode")->check(CLI::Range(1, 1 << 16));
-      app.add_option("--text-len", o->text_len, "Tokens per text in --embed mode")->check(CLI::Range(1, 1 << 16));
+      app.add_option("--texts", o->texts, "Texts per batch in --embed mode")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1 << 16));
+      app.add_option("--text-len", o->text_len, "Tokens per text in --embed mode")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1 << 16));
       return [o] { return run_bench(*o); };
     }};
 

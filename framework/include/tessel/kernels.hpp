@@ -68,6 +68,18 @@ struct Scratch {
 void matmul(ThreadPool& pool, const Matrix& w, const float* x, int64_t n_rows, float* y,
             Scratch& scratch);
 
+// Several matrices over the same input rows x [n_rows, n_in] (Q, K and V of a
+// layer; gate and up of an FFN): each y[r * w.n_out + o] as matmul() would
+// write it, bit for bit, but the activations are quantized once per format
+// and all matrices run in one parallel region (one pool barrier instead of
+// one per matrix). Every w must have the same n_in; at most 8 targets.
+struct MatmulTarget {
+  const Matrix* w;
+  float* y;
+};
+void matmul_many(ThreadPool& pool, std::span<const MatmulTarget> targets, const float* x,
+                 int64_t n_rows, Scratch& scratch);
+
 // Embedding lookup: out[i] = to_float(W row ids[i]) ([ids.size(), n_in]).
 // Throws tessel::Error naming the tensor when an id is out of range.
 void get_rows(const Matrix& w, std::span<const TokenId> ids, float* out);

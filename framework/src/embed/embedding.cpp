@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 
 #include "tessel/error.hpp"
+#include "tessel/model_kit.hpp"
 
 namespace tessel::embed {
 
@@ -277,32 +277,9 @@ float* grow(std::vector<float>& v, size_t n) {
 }
 
 void encoder_attention(ThreadPool& pool, const Batch& batch, const float* q, const float* k,
-                       const float* v, const kernels::MaskParams& mp_in, const kernels::AttnParams& ap,
+                       const float* v, const kernels::MaskParams& mp, const kernels::AttnParams& ap,
                        float* out, kernels::Scratch& scratch, std::vector<float>& mask_buf) {
-  const int64_t n = int64_t(batch.size());
-  const int64_t nq = ap.n_head * ap.head_dim, nk = ap.n_head_kv * ap.head_dim;
-  kernels::MaskParams mp = mp_in;
-  mp.causal = false;
-  // Runs of one sequence; a sequence split over two runs needs the whole batch at once.
-  std::vector<std::pair<int64_t, int64_t>> runs;
-  std::map<int32_t, int> seen;
-  bool contiguous = true;
-  for (int64_t i = 0; i < n; ++i) {
-    if (i == 0 || batch.seq[size_t(i)] != batch.seq[size_t(i - 1)]) {
-      contiguous = contiguous && seen[batch.seq[size_t(i)]]++ == 0;
-      runs.push_back({i, i});
-    }
-    runs.back().second = i + 1;
-  }
-  if (!contiguous) runs = {{0, n}};
-  for (const auto& [b, e] : runs) {
-    const int64_t m = e - b;
-    float* mask = grow(mask_buf, size_t(m * m));
-    const std::span<const int32_t> pos(batch.pos.data() + b, size_t(m)), seq(batch.seq.data() + b, size_t(m));
-    kernels::build_mask(pos, seq, pos, seq, m, mp, mask);
-    const kernels::KvView kv{TypeId::F32, k + b * nk, v + b * nk, m, nk, nk};
-    kernels::attention(pool, q + b * nq, m, kv, mask, ap, out + b * nq, scratch);
-  }
+  kit::sequence_attention(pool, batch, q, k, v, mp, ap, out, scratch, mask_buf);
 }
 
 }  // namespace tessel::embed

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <typeinfo>
 #include <xsimd/xsimd.hpp>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -67,72 +68,154 @@ const PackedMatrix* Matrix::packed(ThreadPool* pool) const {
 
 namespace {
 
-// The packed path: activations quantized once into the packed kernels' own
-// format, then each thread multiplies a range of row groups by every row.
-void packed_matmul(ThreadPool& pool, const PackedMatrix& p, int64_t n_in, int64_t n_out,
-                   const float* x, int64_t n_rows, float* y, Scratch& scratch) {
-  const size_t ab = p.act_bytes();
-  if (scratch.act.size() < ab * size_t(n_rows)) scratch.act.resize(ab * size_t(n_rows));
-  std::byte* act = scratch.act.data();
-  pool.parallel_for(n_rows, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) p.quantize_act(x + r * n_in, act + size_t(r) * ab);
-  });
-  const int64_t g = int64_t(p.row_group()), groups = (n_out + g - 1) / g;
-  pool.parallel_for(groups, [&](int64_t b, int64_t e) {
-    p.multiply(act, size_t(n_rows), size_t(b * g), size_t(std::min(e * g, n_out)), y, size_t(n_out));
-  });
+// One matrix of a fused matmul: its packed copy (or null), where its
+// quantized activation rows live, and its share of the weight bytes.
+struct Part {
+  const Matrix* w = nullptr;
+  const PackedMatrix* p = nullptr;
+  float* y = nullptr;
+  const std::byte* act = nullptr;  // quantized rows (or x itself for F32 dots)
+  size_t act_off = 0, act_row = 0;
+  bool quantizes = false;          // the first part of its activation format
+  int64_t units = 0;               // row groups (packed) or rows
+  int64_t unit_rows = 1;
+  int64_t byte0 = 0, unit_bytes = 0;  // where its weights start in the fused byte range
+};
+
+// Whether b can reuse a's quantized rows: same packed activation format, or
+// the same codec dot type for unpacked rows.
+bool same_activation(const Part& a, const Part& b) {
+  if (a.p && b.p)  // the same packed layout (Q, K and V of one type)
+    return typeid(*a.p) == typeid(*b.p) && a.p->act_bytes() == b.p->act_bytes();
+  return !a.p && !b.p && a.w->codec->dot_type() == b.w->codec->dot_type();
+}
+
+void quantize_rows(const Part& q, const float* x, int64_t n_in, int64_t r0, int64_t r1, std::byte* base) {
+  std::byte* dst = base + q.act_off;
+  for (int64_t r = r0; r < r1; ++r) {
+    if (q.p) q.p->quantize_act(x + r * n_in, dst + size_t(r) * q.act_row);
+    else q.w->dot_codec->from_float(x + r * n_in, dst + size_t(r) * q.act_row, size_t(n_in));
+  }
+}
+
+// Output rows [o_begin, o_end) of an unpacked matrix for every activation row.
+void dot_range(const Part& part, int64_t n_rows, int64_t o_begin, int64_t o_end) {
+  const Matrix& w = *part.w;
+  const Codec* c = w.codec;
+  const int64_t n_in = w.n_in, n_out = w.n_out;
+  float* y = part.y;
+  if (n_rows == 1) {  // decode: one pass over the weight rows
+    for (int64_t o = o_begin; o < o_end; ++o) y[o] = c->dot(w.row(o), part.act, size_t(n_in));
+    return;
+  }
+  // Prompt: an L2-sized tile of activation rows is swept by tiles of
+  // kTileOut weight rows; dot_rows takes 4 activation rows per weight row, so
+  // a weight block is loaded and unpacked once per 4 activation rows (the
+  // SIMD codecs do this in registers).
+  const size_t act_row = part.act_row;
+  const int64_t act_tile = std::max<int64_t>(4, int64_t((256u << 10) / act_row) & ~int64_t(3));
+  constexpr int64_t kTileOut = 16, kRows = 4;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += act_tile) {
+    const int64_t r1 = std::min(n_rows, r0 + act_tile);
+    for (int64_t o0 = o_begin; o0 < o_end; o0 += kTileOut) {
+      const int64_t o1 = std::min(o_end, o0 + kTileOut);
+      for (int64_t r = r0; r < r1; r += kRows) {
+        const size_t nr = size_t(std::min(kRows, r1 - r));
+        const std::byte* a = part.act + size_t(r) * act_row;
+        for (int64_t o = o0; o < o1; ++o)
+          c->dot_rows(w.row(o), a, act_row, nr, size_t(n_in), y + r * n_out + o, size_t(n_out));
+      }
+    }
+  }
+}
+
+// Units u of a part whose first weight byte lies in [lo, hi) of the fused
+// byte range: adjacent chunks partition every part exactly.
+std::pair<int64_t, int64_t> units_in(const Part& part, int64_t lo, int64_t hi) {
+  auto first_at = [&](int64_t b) {
+    const int64_t rel = b - part.byte0;
+    if (rel <= 0) return int64_t(0);
+    return std::min(part.units, (rel + part.unit_bytes - 1) / part.unit_bytes);
+  };
+  return {first_at(lo), first_at(hi)};
 }
 
 }  // namespace
 
+void matmul_many(ThreadPool& pool, std::span<const MatmulTarget> targets, const float* x,
+                 int64_t n_rows, Scratch& scratch) {
+  constexpr size_t kMax = 8;
+  if (targets.empty() || n_rows <= 0) return;
+  if (targets.size() > kMax) throw Error("matmul_many: at most 8 matrices per call");
+  Part parts[kMax];
+  const size_t n = targets.size();
+  const int64_t n_in = targets[0].w->n_in;
+  size_t act_bytes = 0;
+  int64_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Part& part = parts[i];
+    part.w = targets[i].w;
+    part.y = targets[i].y;
+    if (part.w->n_in != n_in)
+      throw Error("matmul_many: " + part.w->name + " takes " + std::to_string(part.w->n_in) +
+                  " inputs; expected " + std::to_string(n_in) + " like " + targets[0].w->name);
+    part.p = part.w->packed(&pool);
+    if (part.p) {
+      part.act_row = part.p->act_bytes();
+      part.unit_rows = int64_t(part.p->row_group());
+    } else {
+      const TypeId dt = part.w->codec->dot_type();
+      part.act_row = dt == TypeId::F32 ? size_t(n_in) * sizeof(float) : row_bytes(dt, n_in);
+    }
+    part.units = (part.w->n_out + part.unit_rows - 1) / part.unit_rows;
+    part.unit_bytes = std::max<int64_t>(1, int64_t(part.w->row_size) * part.unit_rows);
+    part.byte0 = total;
+    total += part.units * part.unit_bytes;
+    if (!part.p && part.w->codec->dot_type() == TypeId::F32) continue;  // dots read x directly
+    part.quantizes = true;
+    for (size_t j = 0; j < i; ++j)
+      if (parts[j].quantizes && same_activation(parts[j], part)) {
+        part.act_off = parts[j].act_off;
+        part.quantizes = false;
+        break;
+      }
+    if (part.quantizes) {
+      part.act_off = act_bytes;
+      act_bytes += (part.act_row * size_t(n_rows) + 63) & ~size_t(63);
+    }
+  }
+  if (scratch.act.size() < act_bytes) scratch.act.resize(act_bytes);
+  std::byte* base = scratch.act.data();
+  for (size_t i = 0; i < n; ++i) {
+    const bool f32 = !parts[i].p && parts[i].w->codec->dot_type() == TypeId::F32;
+    parts[i].act = f32 ? reinterpret_cast<const std::byte*>(x) : base + parts[i].act_off;
+  }
+
+  // Activation rows quantized once per format (inline for a single row:
+  // parallel_for runs one chunk on the caller, no barrier).
+  pool.parallel_for(n_rows, [&](int64_t b, int64_t e) {
+    for (size_t i = 0; i < n; ++i)
+      if (parts[i].quantizes) quantize_rows(parts[i], x, n_in, b, e, base);
+  });
+  // Every matrix in one parallel region, split by weight bytes so each thread
+  // streams a contiguous share whatever the matrices' types.
+  const bool decode = n_rows == 1;
+  pool.parallel_for(total, [&](int64_t lo, int64_t hi) {
+    for (size_t i = 0; i < n; ++i) {
+      const Part& part = parts[i];
+      const auto [u0, u1] = units_in(part, lo, hi);
+      if (u0 >= u1) continue;
+      const int64_t o0 = u0 * part.unit_rows, o1 = std::min(u1 * part.unit_rows, part.w->n_out);
+      if (part.p) part.p->multiply(part.act, size_t(n_rows), size_t(o0), size_t(o1), part.y, size_t(part.w->n_out));
+      else dot_range(part, n_rows, o0, o1);
+    }
+  }, decode ? int64_t(64) << 10 : int64_t(16) << 10);
+}
+
 void matmul(ThreadPool& pool, const Matrix& w, const float* x, int64_t n_rows, float* y,
             Scratch& scratch) {
-  const int64_t n_in = w.n_in, n_out = w.n_out;
-  if (const PackedMatrix* p = w.packed(&pool)) return packed_matmul(pool, *p, n_in, n_out, x, n_rows, y, scratch);
-  const TypeId dt = w.codec->dot_type();
-  const std::byte* act;
-  size_t act_row;
-  if (dt == TypeId::F32) {
-    act = reinterpret_cast<const std::byte*>(x);
-    act_row = size_t(n_in) * sizeof(float);
-  } else {
-    // Quantize every activation row once (ggml converts src1 to vec_dot_type).
-    act_row = row_bytes(dt, n_in);
-    if (scratch.act.size() < act_row * size_t(n_rows)) scratch.act.resize(act_row * size_t(n_rows));
-    std::byte* dst = scratch.act.data();
-    const Codec* dc = w.dot_codec;
-    pool.parallel_for(n_rows, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) dc->from_float(x + r * n_in, dst + size_t(r) * act_row, size_t(n_in));
-    });
-    act = dst;
-  }
-  const Codec* c = w.codec;
-  if (n_rows == 1) {  // decode: weight rows split over the threads, one pass
-    pool.parallel_for(n_out, [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) y[o] = c->dot(w.row(o), act, size_t(n_in));
-    }, 16);
-    return;
-  }
-  // Prompt: each thread takes a range of weight rows. An L2-sized tile of
-  // activation rows is swept by tiles of kTileOut weight rows; dot_rows takes
-  // 4 activation rows per weight row, so a weight block is loaded and
-  // unpacked once per 4 activation rows (the SIMD codecs do this in registers).
-  const int64_t act_tile = std::max<int64_t>(4, int64_t((256u << 10) / act_row) & ~int64_t(3));
-  pool.parallel_for(n_out, [&](int64_t b, int64_t e) {
-    constexpr int64_t kTileOut = 16, kRows = 4;
-    for (int64_t r0 = 0; r0 < n_rows; r0 += act_tile) {
-      const int64_t r1 = std::min(n_rows, r0 + act_tile);
-      for (int64_t o0 = b; o0 < e; o0 += kTileOut) {
-        const int64_t o1 = std::min(e, o0 + kTileOut);
-        for (int64_t r = r0; r < r1; r += kRows) {
-          const size_t nr = size_t(std::min(kRows, r1 - r));
-          const std::byte* a = act + size_t(r) * act_row;
-          for (int64_t o = o0; o < o1; ++o)
-            c->dot_rows(w.row(o), a, act_row, nr, size_t(n_in), y + r * n_out + o, size_t(n_out));
-        }
-      }
-    }
-  }, 4);
+  const MatmulTarget t{&w, y};
+  matmul_many(pool, std::span<const MatmulTarget>(&t, 1), x, n_rows, scratch);
 }
 
 void get_rows(const Matrix& w, std::span<const TokenId> ids, float* out) {

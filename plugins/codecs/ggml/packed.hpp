@@ -16,4 +16,9 @@ namespace tessel::ggml {
 std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in,
                                           ThreadPool* pool = nullptr);
 
+// The AVX2 layouts (8 rows per group, packed_avx2.cpp) for CPUs without
+// AVX-512 VNNI; null when the CPU lacks AVX2/FMA/F16C or the type has none.
+std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
+                                               ThreadPool* pool = nullptr);
+
 }  // namespace tessel::ggml

@@ -29,14 +29,18 @@
 
 #include <sys/mman.h>
 
-#include "blocks.hpp"
-#include "tessel/threadpool.hpp"
+#include "packed_common.hpp"
 
 namespace tessel::ggml {
 namespace {
 
-constexpr size_t kRows = 16;       // rows per group: the int32 lanes of a zmm
-constexpr size_t kActChunk = 64;   // activation rows kept hot while weights stream
+// What every AVX-512 layout shares: 16 rows per group, a lane mask for a
+// partial last group.
+struct Avx512Rows {
+  static constexpr size_t kRows = 16;
+  using Mask = __mmask16;
+  static Mask mask(size_t valid) { return Mask((1u << valid) - 1); }
+};
 
 bool cpu_has_vnni() {
   static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -112,110 +116,8 @@ void quantize_k_blocks(const float* x, ActK* out, size_t nb) {
   }
 }
 
-// Storage for the packed groups: anonymous memory in 2 MiB huge pages where
-// the kernel gives them. Packing first-touches every page, and with 4 KiB
-// pages those faults cost more than the copy; decode also streams the
-// weights with fewer TLB misses.
-struct AlignedBytes {
-  std::byte* p = nullptr;
-  size_t len = 0;  // whole huge pages
-  explicit AlignedBytes(size_t bytes) {
-    constexpr size_t kHuge = size_t(2) << 20;
-    len = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge;
-    const size_t mapped = len + kHuge;  // slack to start on a 2 MiB boundary
-    void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) throw std::bad_alloc();
-    const uintptr_t base = uintptr_t(m), start = (base + kHuge - 1) & ~(kHuge - 1);
-    if (start > base) munmap(m, start - base);
-    if (base + mapped > start + len) munmap(reinterpret_cast<void*>(start + len), base + mapped - start - len);
-    p = reinterpret_cast<std::byte*>(start);
-    madvise(p, len, MADV_HUGEPAGE);
-  }
-  ~AlignedBytes() { munmap(p, len); }
-  AlignedBytes(const AlignedBytes&) = delete;
-  AlignedBytes& operator=(const AlignedBytes&) = delete;
-};
-
-// A type's packed layout and kernel. Per quant block a group holds kQuant
-// bytes of interleaved quants and kMeta bytes of scales; pack_block writes
-// both from the 16 rows' blocks; tile<J> multiplies one group (quants at grp,
-// scales at grp + nb * kQuant) by J activation rows.
-template <class L>
-class Packed final : public PackedMatrix {
- public:
-  Packed(const void* w, size_t n_out, size_t n_in, ThreadPool* pool)
-      : nb_(n_in / L::kBlock), groups_((n_out + kRows - 1) / kRows),
-        group_bytes_((nb_ * (L::kQuant + L::kMeta) + 63) & ~size_t(63)),
-        data_(groups_ * group_bytes_) {
-    const size_t row = nb_ * sizeof(typename L::Block);
-    const auto* src = static_cast<const std::byte*>(w);
-    const typename L::Block zero{};
-    auto pack_groups = [&](int64_t g0, int64_t g1) {
-      for (size_t g = size_t(g0); g < size_t(g1); ++g)
-        for (size_t b = 0; b < nb_; ++b) {
-        const typename L::Block* rows[kRows];
-        for (size_t r = 0; r < kRows; ++r) {
-          const size_t o = g * kRows + r;  // rows past n_out are zero padding
-          rows[r] = o < n_out ? reinterpret_cast<const typename L::Block*>(src + o * row) + b : &zero;
-        }
-        std::byte* grp = data_.p + g * group_bytes_;
-        L::pack_block(rows, grp + b * L::kQuant, grp + nb_ * L::kQuant + b * L::kMeta);
-        }
-    };
-    if (pool) pool->parallel_for(int64_t(groups_), pack_groups, 8);
-    else pack_groups(0, int64_t(groups_));
-  }
-  size_t row_group() const override { return kRows; }
-  size_t act_bytes() const override { return nb_ * sizeof(typename L::Act); }
-  void quantize_act(const float* x, void* act) const override {
-    L::quantize(x, static_cast<typename L::Act*>(act), nb_);
-  }
-
-  void multiply(const void* act, size_t n_act, size_t o_begin, size_t o_end, float* y,
-                size_t y_stride) const override {
-    const auto* a = static_cast<const std::byte*>(act);
-    const size_t ab = act_bytes(), g_end = (o_end + kRows - 1) / kRows;
-    for (size_t r0 = 0; r0 < n_act; r0 += kActChunk) {
-      const size_t r1 = std::min(n_act, r0 + kActChunk);
-      for (size_t g = o_begin / kRows; g < g_end; ++g) {
-        const std::byte* grp = data_.p + g * group_bytes_;
-        const size_t o = g * kRows, valid = std::min(kRows, o_end - o);
-        const __mmask16 mask = __mmask16((1u << valid) - 1);
-        size_t r = r0;
-        auto run = [&](auto tile_rows) {
-          constexpr int J = decltype(tile_rows)::value;
-          for (; r + J <= r1; r += J) L::template tile<J>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
-        };
-        // the widest tile first; short batches (a few tokens) still share
-        // each weight load across their rows
-        run(std::integral_constant<int, L::kTile>{});
-        if constexpr (L::kTile > 4) run(std::integral_constant<int, 4>{});
-        if constexpr (L::kTile > 2) run(std::integral_constant<int, 2>{});
-        run(std::integral_constant<int, 1>{});
-      }
-    }
-  }
-
- private:
-  size_t nb_, groups_, group_bytes_;  // groups start 64-byte aligned
-  AlignedBytes data_;
-};
-
-// Decode reads each weight byte once: prefetching a few KiB ahead keeps more
-// cache misses in flight than the hardware prefetcher alone (it stops at page
-// boundaries), which is what one core's share of the bandwidth needs.
-constexpr size_t kPrefetchAhead = 4096;
-inline void prefetch_ahead(const std::byte* p, size_t bytes) {
-  for (size_t off = 0; off < bytes; off += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + off), _MM_HINT_T0);
-}
-
-template <class A> const A& act_block(const std::byte* a, size_t ab, int j, size_t b) {
-  return reinterpret_cast<const A*>(a + size_t(j) * ab)[b];
-}
-
 // ---- Q8_0: 8 vectors of (q + 128); 16 F16 scales.
-struct Q8_0Layout {
+struct Q8_0Layout : Avx512Rows {
   using Block = BlockQ8_0;
   using Act = ActQ8;
   static constexpr size_t kBlock = QK, kQuant = 8 * 64, kMeta = 32;
@@ -263,7 +165,7 @@ struct Q8_0Layout {
 
 // ---- Q4_0: 4 vectors of packed nibbles: vector k holds qs[4k..4k+3] of each
 // row, low nibbles = elements 4k.., high = 16 + 4k..; 16 F16 scales.
-struct Q4_0Layout {
+struct Q4_0Layout : Avx512Rows {
   using Block = BlockQ4_0;
   using Act = ActQ8;
   static constexpr size_t kBlock = QK, kQuant = 4 * 64, kMeta = 32;
@@ -312,7 +214,7 @@ struct Q4_0Layout {
 // ---- Q4_K: for each 64-element chunk c, 8 vectors: vector k holds
 // qs[32c + 4k..] of each row; low nibbles belong to sub-block 2c, high
 // nibbles to 2c + 1. Meta: 16 F16 d, 16 F16 dmin, 8 x 16 u8 scales, 8 x 16 u8 mins.
-struct Q4_KLayout {
+struct Q4_KLayout : Avx512Rows {
   using Block = BlockQ4_K;
   using Act = ActK;
   static constexpr size_t kBlock = QK_K, kQuant = 32 * 64, kMeta = 64 + 128 + 128;
@@ -389,7 +291,7 @@ struct Q4_KLayout {
 // ql[64h + 32 + 4k..], qh[32h + 4k..] of each row. Run m of the half takes
 // the low (m < 2) or high nibble of the first (m even) or second vector, and
 // bits 2m..2m+1 of the third. Meta: 16 F16 d, 16 x 16 int8 scales (per 16).
-struct Q6_KLayout {
+struct Q6_KLayout : Avx512Rows {
   using Block = BlockQ6_K;
   using Act = ActK;
   static constexpr size_t kBlock = QK_K, kQuant = 48 * 64, kMeta = 32 + 256;
@@ -472,7 +374,8 @@ std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, Thr
 
 std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in,
                                           ThreadPool* pool) {
-  if (!cpu_has_vnni() || std::getenv("TESSEL_NO_PACK")) return nullptr;
+  if (std::getenv("TESSEL_NO_PACK")) return nullptr;
+  if (!cpu_has_vnni()) return pack_matrix_avx2(type, w, n_out, n_in, pool);
   switch (type) {
     case TypeId::Q8_0: return make<Q8_0Layout>(w, n_out, n_in, pool);
     case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in, pool);

@@ -1,0 +1,307 @@
+#pragma once
+// The model kit: what every architecture plugin would otherwise write again.
+// An architecture is a kit::Transformer subclass whose constructor lists its
+// tensors (Weights) and hyperparameters (HParamReader) and whose graph()
+// is its layer loop over a Pass (composites: norms, linear, attention with
+// RoPE and the KV cache, FFNs, output head). The kit owns the plumbing:
+// batch checks, token embedding and scaling, KV allocation and rollback,
+// masks, output-row selection, dumps (Outputs::sink) and one context (thread
+// pool, scratch, optional KV cache, flash-attention flag).
+//
+//   class MyModel : public kit::Transformer {
+//    public:
+//     MyModel(kit::Weights& w, const RuntimeOptions& o) : Transformer(w, o) { ...load... }
+//     void graph(kit::Pass& p) const override { ...layer loop... }
+//   };
+//   TESSEL_PLUGIN(..., [] { return kit::architecture<MyModel>(); })
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessel/architecture.hpp"
+#include "tessel/kernels.hpp"
+#include "tessel/kv_cache.hpp"
+#include "tessel/threadpool.hpp"
+
+namespace tessel::kit {
+
+namespace k = kernels;
+
+// ---------------------------------------------------------------- hparams --
+
+// Reads "<general.architecture>.<key>" with range checks. Every failure is
+// one line naming the file, the full key, the value and what was expected.
+class HParamReader {
+ public:
+  explicit HParamReader(const ModelFile& f);
+  const std::string& arch() const { return arch_; }
+  const Metadata& meta() const { return meta_; }
+  std::string key(std::string_view k) const { return arch_ + "." + std::string(k); }
+  bool has(std::string_view k) const { return meta_.has(key(k)); }
+
+  // Integers in [lo, hi]; the second form uses `def` when the key is absent.
+  int64_t count(std::string_view k, int64_t lo, int64_t hi) const;
+  int64_t count(std::string_view k, int64_t def, int64_t lo, int64_t hi) const;
+  // Finite floats: > 0 (epsilons, rope bases, scales) / >= 0 (0 = off: softcaps).
+  float positive(std::string_view k, double def) const;
+  float non_negative(std::string_view k, double def) const;
+  std::string string(std::string_view k, const std::string& def) const;
+  bool flag(std::string_view k, bool def) const;
+  // llama_pooling_type numbering: 0 none, 1 mean, 2 cls, 3 last, 4 rank; absent -> none.
+  std::string pooling(std::string_view k) const;
+  [[noreturn]] void fail(std::string_view k, const std::string& what) const;
+
+ private:
+  const Metadata& meta_;
+  std::string path_, arch_;
+};
+
+// The shape every transformer shares, into `hp`: embedding_length,
+// block_count, attention.head_count(_kv), feed_forward_length,
+// context_length (default `n_ctx_default`), attention.key_length (default
+// n_embd / n_head, which must then divide) and value_length (= key_length).
+// Counts are range-checked; head_count must be a multiple of head_count_kv.
+void read_transformer(const HParamReader& r, HParams& hp, int64_t n_ctx_default);
+
+// RoPE of a head of `head_dim`: rope.dimension_count (even, <= head_dim),
+// rope.freq_base (default `base`), rope.scaling.type none | linear
+// (rope.scaling.factor > 0); other scaling types are errors.
+k::RopeParams read_rope(const HParamReader& r, int64_t head_dim, bool neox, double base);
+
+// Sliding-window attention: attention.sliding_window (0 or absent: none) and
+// which layers slide: attention.sliding_window_pattern as a per-layer bool
+// array, or a number n (layer il slides iff il % n < n - 1; 0: all), default
+// `pattern`. Returns one flag per layer; `mask` gets the window and `type`.
+std::vector<bool> read_swa(const HParamReader& r, int64_t n_layer, int64_t pattern,
+                           k::MaskParams::Swa type, k::MaskParams& mask);
+
+// ---------------------------------------------------------------- weights --
+
+struct Linear {          // y = W x (+ b)
+  k::Matrix w;
+  std::vector<float> b;  // empty: no bias
+  bool present() const { return w.data != nullptr; }
+  int64_t n_out() const { return w.n_out; }
+};
+
+struct Norm {            // y = norm(x) * w (+ b)
+  std::vector<float> w, b;
+  bool present() const { return !w.empty(); }
+};
+
+enum class Bias { none, optional, required };
+
+// The tensors of self-attention: q/k/v (or one fused qkv: rows Q, K, V),
+// output, optional per-head q/k RMSNorm weights.
+struct AttnWeights {
+  Linear q, k, v, qkv, o;
+  std::vector<float> q_norm, k_norm;
+};
+
+// Loads tensors of one file with shape checks; remembers which were used so
+// check_all_used() can refuse a file with tensors the architecture ignores
+// (llama.cpp: "wrong number of tensors"). Errors name the file and tensor.
+class Weights {
+ public:
+  Weights(const ModelFile& f, const CodecSet& codecs);
+  const ModelFile& file() const { return f_; }
+  const CodecSet& codecs() const { return codecs_; }
+  const HParamReader& hparams() const { return hp_; }
+  std::string path() const;
+  bool has(const std::string& name) const { return f_.find(name) != nullptr; }
+  const TensorInfo& info(const std::string& name) const;  // marks it used
+
+  // A 2-D weight [n_out rows of n_in]; n_out < 0 accepts the file's row count.
+  k::Matrix matrix(const std::string& name, int64_t n_in, int64_t n_out);
+  // A weight of exactly n values as floats (any codec, any dims).
+  std::vector<float> vector(const std::string& name, int64_t n);
+  std::vector<float> optional_vector(const std::string& name, int64_t n);  // empty if absent
+  // "<base>.weight" (+ "<base>.bias"); optional_linear: not present if absent.
+  Linear linear(const std::string& base, int64_t n_in, int64_t n_out, Bias bias = Bias::none);
+  Linear optional_linear(const std::string& base, int64_t n_in, int64_t n_out, Bias bias = Bias::none);
+  Norm norm(const std::string& base, int64_t n, Bias bias = Bias::none);
+  Norm optional_norm(const std::string& base, int64_t n, Bias bias = Bias::none);
+  // blk.<il>.attn_q/k/v or attn_qkv, attn_output, attn_q_norm / attn_k_norm
+  // when present (head_dim each). Biases per `bias` (attn_output: `out_bias`).
+  AttnWeights attention(int64_t il, const HParams& hp, Bias bias = Bias::none,
+                        Bias out_bias = Bias::none);
+
+  // Throws naming the first unused tensors when any tensor was not loaded.
+  void check_all_used() const;
+
+ private:
+  const ModelFile& f_;
+  const CodecSet& codecs_;
+  HParamReader hp_;
+  std::set<std::string> used_;
+};
+
+// "blk.<il>.<name>"
+std::string blk(int64_t il, std::string_view name);
+
+// ---------------------------------------------------------------- context --
+
+// One session: the thread pool every pass uses (threads from RuntimeOptions),
+// scratch, the KV cache when the model keeps one, the flash-attention flag.
+class ModelContext : public Context {
+ public:
+  ModelContext(const HParams& hp, const RuntimeOptions& o, int64_t n_ctx, bool kv_cache);
+  void clear() override;
+  int32_t n_ctx() const override { return n_ctx_; }
+  int32_t n_past(int32_t seq) const override;
+
+  ThreadPool pool;
+  std::optional<KvCache> kv;  // empty for encoders
+  bool flash = false;
+  k::Scratch scratch;
+  float* buf(size_t slot, size_t n);  // grow-only float buffers reused across passes
+  std::vector<float>& vec(size_t slot);
+
+ private:
+  int32_t n_ctx_;
+  std::vector<std::vector<float>> bufs_;
+};
+
+// ------------------------------------------------------------------- pass --
+
+// One forward() call. x is the residual stream [m, n_embd]; m starts at the
+// batch size and drops to the number of output rows at keep_outputs() in the
+// last layer (llama.cpp's inp_out_ids).
+class Pass {
+ public:
+  Pass(const HParams& hp, const Batch& b, ModelContext& c, Outputs& out, int64_t first_cell,
+       const k::MaskParams& swa);
+
+  const HParams& hp;
+  const Batch& batch;
+  ModelContext& ctx;
+  Outputs& out;
+  int64_t n;         // batch rows
+  int64_t m;         // rows still computed
+  float* x;          // residual stream
+
+  // A scratch buffer of `floats` floats (slots 0..; slot 0 is x).
+  float* buf(size_t slot, int64_t floats) { return ctx.buf(slot + 16, size_t(floats)); }
+  bool dumping() const { return out.sink != nullptr; }
+  // A tensor for the sink as llama.cpp names it: name-il (il < 0: name), ne in ggml order.
+  void emit(const char* name, int il, const float* d, std::initializer_list<int64_t> ne) const;
+  bool last_layer(int il) const { return il == int(hp.n_layer) - 1; }
+
+  // ---- composites (m rows each; `il` names the dumps)
+  // RMS / layer norm of rows of `width` (default n_embd): emits "norm-il",
+  // "norm_w-il" when there is a bias, then `name-il` when name is set.
+  void rms_norm(const float* in, float* y, const Norm& w, float eps, const char* name, int il,
+                int64_t rows = -1, int64_t width = -1) const {
+    norm(true, in, y, w, eps, name, il, rows, width);
+  }
+  void layer_norm(const float* in, float* y, const Norm& w, float eps, const char* name, int il,
+                  int64_t rows = -1, int64_t width = -1) const {
+    norm(false, in, y, w, eps, name, il, rows, width);
+  }
+  void norm(bool rms, const float* in, float* y, const Norm& w, float eps, const char* name, int il,
+            int64_t rows = -1, int64_t width = -1) const;
+  // y = W in (+ b) for `rows` rows (default m).
+  void linear(const Linear& l, const float* in, float* y, int64_t rows = -1) const;
+  // y = a + b over m rows of n_embd.
+  void add(const float* a, const float* b, float* y) const;
+
+  struct Attn {
+    float kq_scale = 1.0f;   // inside the softmax
+    float q_scale = 0.0f;    // > 0: Q multiplied by it after RoPE (gemma's f_attention_scale)
+    float softcap = 0.0f;    // tanh cap on K·Q (gemma2)
+    bool swa = false;        // this layer uses the sliding-window mask
+    float norm_eps = 1e-6f;  // per-head q/k RMSNorm
+    const k::RopeParams* rope = nullptr;  // null: no RoPE
+  };
+  // Self-attention of layer il on `in` (normed rows): Q/K/V (+ biases, fused
+  // or not), per-head q/k norms, RoPE, the KV cache (decoders) or the batch's
+  // own rows per sequence (encoders), softmax(K·Q) V, output projection into
+  // `y` [m, n_embd]. Emits Qcur/Kcur/Vcur, kq, kq_soft_max, kqv, kqv_out, attn_out.
+  void self_attention(int il, const AttnWeights& w, const float* in, float* y, const Attn& a);
+
+  enum class Act { silu, gelu };
+  // Gated FFN down(act(gate in) * up in) (gate absent: up gives gate then up
+  // rows, phi3's fused ffn_up) or, with gated = false, down(act(up in)).
+  // Emits ffn_gate, ffn_up, ffn_swiglu / ffn_geglu / ffn_gelu, ffn_out (unless
+  // `out_name` is null).
+  void ffn(const Linear& gate, const Linear& up, const Linear& down, Act act, const float* in,
+           float* y, int il, bool gated = true, const char* out_name = "ffn_out") const;
+
+  // In the last layer, keeps only the output rows of `bufs` (each [m, n_embd])
+  // and lowers m; no-op elsewhere or when every row is an output.
+  void keep_outputs(int il, std::initializer_list<float*> bufs);
+  // The final norm (if present), hidden states, the output head (if present)
+  // with an optional final softcap; `in` is the residual stream.
+  void finish(const float* in, const Norm& out_norm, float eps, bool rms, const k::Matrix* output,
+              float final_softcap = 0.0f);
+
+ private:
+  void select_rows(float* buf, int64_t width) const;
+  const float* mask(bool swa);
+
+  int64_t first_cell_;
+  k::MaskParams swa_params_;
+  int64_t n_kv_ = 0;
+  bool mask_built_[2] = {false, false};
+  std::vector<int32_t> rows_;
+};
+
+// Attention of an encoder batch without cache: q [n, n_head * head_dim], k/v
+// [n, n_head_kv * head_dim] (F32), each row attending to the rows of its own
+// sequence (mp.causal is ignored; the sliding window applies). Each
+// contiguous run of one sequence is handled on its own, so the cost is the
+// sum of the squared sequence lengths, not the square of the batch.
+void sequence_attention(ThreadPool& pool, const Batch& batch, const float* q, const float* k,
+                        const float* v, const k::MaskParams& mp, const k::AttnParams& ap,
+                        float* out, k::Scratch& scratch, std::vector<float>& mask_buf);
+
+// ------------------------------------------------------------------ model --
+
+// A transformer over the kit: implements the Model interface; subclasses load
+// their tensors in their constructor and write graph().
+class Transformer : public Model {
+ public:
+  const HParams& hparams() const override { return hp_; }
+  std::unique_ptr<Context> new_context(const RuntimeOptions& o) const override;
+  void embed_tokens(std::span<const TokenId> ids, float* rows) const override;
+  void forward(const Batch& batch, Context& ctx, Outputs& out) final;
+
+ protected:
+  explicit Transformer(const RuntimeOptions& o) : opts_(o) {}
+  // The layer loop and output head over p.x (embedded and scaled input).
+  virtual void graph(Pass& p) const = 0;
+
+  RuntimeOptions opts_;
+  HParams hp_;
+  k::Matrix tok_embd_;
+  float token_scale_ = 0.0f;   // > 0: token rows (not raw embd rows) scaled, emitted as inp_scaled
+  k::MaskParams swa_;          // sliding-window mask of layers whose Attn::swa is set
+  int64_t max_ctx_ = 0;        // > 0: contexts are capped here (position tables)
+};
+
+// An Architecture whose load() builds M(weights, options) and then refuses
+// files with tensors M did not load.
+template <class M>
+class ArchitectureOf : public Architecture {
+ public:
+  std::unique_ptr<Model> load(const ModelFile& f, const CodecSet& codecs,
+                              const RuntimeOptions& o) const override {
+    Weights w(f, codecs);
+    auto m = std::make_unique<M>(w, o);
+    w.check_all_used();
+    return m;
+  }
+};
+
+template <class M>
+std::unique_ptr<Architecture> architecture() {
+  return std::make_unique<ArchitectureOf<M>>();
+}
+
+}  // namespace tessel::kit

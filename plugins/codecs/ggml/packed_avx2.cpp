@@ -1,0 +1,442 @@
+// Row-interleaved weights for AVX2 CPUs without AVX-512 VNNI (see packed.hpp
+// and packed_x86.cpp for the idea): a group is 8 weight rows; a 32-byte
+// vector holds four quant bytes of each row, so maddubs against four
+// broadcast activation bytes leaves each row's products in its own lane and
+// no horizontal sum is needed per output. The per-row dots (simd_dots_*)
+// spend most of their instructions per byte on unpacking, sign fix-ups and a
+// scale multiply per row and block; here one unpack, one scale conversion and
+// one FMA serve 8 rows, which is what lets one core keep up with memory in
+// decode and leaves the int8 units busy in prompt processing.
+//
+// maddubs multiplies unsigned by signed bytes: Q4_0 and Q4_K nibbles are
+// 0..15 and Q6_K values 0..63 (their -8 / -32 offsets are subtracted exactly
+// via the activation's block sums), Q8_0 goes through |w| and the
+// activation with w's sign; activations are ggml's Q8_0 / Q8_K values.
+// Products are summed in int16 only as far as they cannot saturate (eight
+// 4-bit, two 6-bit, one 8-bit maddubs result), then widened by one madd.
+#include "packed.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "packed_common.hpp"
+
+namespace tessel::ggml {
+namespace {
+
+bool cpu_has_avx2() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                         __builtin_cpu_supports("f16c");
+  return ok;
+}
+
+struct ActQ8 { float d; int32_t sum; int8_t qs[QK]; };            // per 32 values
+// per 256 values, with the sums of each G quants (Q4_K's mins pair with sums
+// of 32, Q6_K's offset with sums of 16)
+template <int G> struct ActK { float d; int16_t sum[QK_K / G]; int8_t qs[QK_K]; };
+
+// 8 rows per group; a partial last group stores only its valid rows.
+struct Avx2Rows {
+  static constexpr size_t kRows = 8;
+  using Mask = size_t;
+  static Mask mask(size_t valid) { return valid; }
+};
+
+inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+inline __m256 scales8(const void* p) { return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p))); }
+inline void store_rows(float* y, __m256 v, size_t valid) {
+  if (valid == 8) return _mm256_storeu_ps(y, v);
+  alignas(32) float t[8];
+  _mm256_store_ps(t, v);
+  std::copy(t, t + valid, y);
+}
+inline float hmax(__m256 v) {
+  __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
+}
+inline int32_t hsum(__m256i v) {
+  __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4E));
+  return _mm_cvtsi128_si32(_mm_add_epi32(x, _mm_shuffle_epi32(x, 0xB1)));
+}
+// 32 int32 (values within int8) -> 32 bytes in order.
+inline void store_bytes(int8_t* dst, __m256i q0, __m256i q1, __m256i q2, __m256i q3) {
+  const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
+                      _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
+
+// ggml's quantize_row_q8_0_ref: d = amax / 127 rounded to F16, q = roundf(x / d)
+// (ties away from zero, which the vector round needs a fix-up for).
+void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
+  const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  for (size_t b = 0; b < nb; ++b, x += QK) {
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i] = _mm256_loadu_ps(x + 8 * i)));
+    const float d = hmax(m) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+    __m256i q[4], sum = _mm256_setzero_si256();
+    for (int i = 0; i < 4; ++i) {
+      const __m256 s = _mm256_mul_ps(v[i], _mm256_set1_ps(id));
+      const __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(s, t)), half, _CMP_GE_OQ);
+      const __m256 step = _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(s, sign), one));
+      q[i] = _mm256_cvtps_epi32(_mm256_add_ps(t, step));
+      sum = _mm256_add_epi32(sum, q[i]);
+    }
+    out[b].sum = hsum(sum);
+    store_bytes(out[b].qs, q[0], q[1], q[2], q[3]);
+  }
+}
+
+// ggml's quantize_row_q8_K_ref: scale -127 / (the value of largest magnitude,
+// first one wins), nearest-even rounding, clamp at 127; plus sums per G.
+template <int G>
+void quantize_k_blocks(const float* x, ActK<G>* out, size_t nb) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (size_t b = 0; b < nb; ++b, x += QK_K) {
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < QK_K; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+    const float amax = hmax(m);
+    ActK<G>& o = out[b];
+    if (amax == 0.0f) {
+      std::memset(&o, 0, sizeof o);
+      continue;
+    }
+    float max = 0.0f;
+    for (int i = 0; i < QK_K; ++i)
+      if (std::fabs(x[i]) == amax) { max = x[i]; break; }
+    const float iscale = -127.0f / max;
+    for (int s = 0; s < QK_K / 32; ++s) {
+      __m256i q[4];
+      for (int i = 0; i < 4; ++i) {
+        q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * s + 8 * i), _mm256_set1_ps(iscale)));
+        q[i] = _mm256_min_epi32(q[i], _mm256_set1_epi32(127));
+      }
+      const int32_t h0 = hsum(_mm256_add_epi32(q[0], q[1])), h1 = hsum(_mm256_add_epi32(q[2], q[3]));
+      if constexpr (G == 16) {
+        o.sum[2 * s] = int16_t(h0);
+        o.sum[2 * s + 1] = int16_t(h1);
+      } else {
+        o.sum[s] = int16_t(h0 + h1);
+      }
+      store_bytes(o.qs + 32 * s, q[0], q[1], q[2], q[3]);
+    }
+    o.d = 1.0f / iscale;
+  }
+}
+
+// ---- Q8_0: 8 vectors: vector k holds qs[4k..4k+3] of each row, signed;
+// maddubs takes |w| and the activation with w's sign. A pair of products
+// can reach 2 * 127 * 127, so each maddubs result is widened at once.
+struct Q8_0Layout : Avx2Rows {
+  using Block = BlockQ8_0;
+  using Act = ActQ8;
+  static constexpr size_t kBlock = QK, kQuant = 8 * 32, kMeta = 16;
+  static constexpr int kTile = 4;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+    for (int k = 0; k < 8; ++k)
+      for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 32 * k + 4 * r, rows[r]->qs + 4 * k, 4);
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   size_t valid) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      __m256i acc[J];
+      for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
+      for (int k = 0; k < 8; ++k) {
+        const __m256i w = load(blk + 32 * k), aw = _mm256_abs_epi8(w);
+        for (int j = 0; j < J; ++j) {
+          const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(act_block<Act>(a, ab, j, b).qs + 4 * k), w));
+          acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(p, ones));
+        }
+      }
+      const __m256 dw = scales8(grp + nb * kQuant + b * kMeta);
+      for (int j = 0; j < J; ++j)
+        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[j]),
+                                _mm256_mul_ps(dw, _mm256_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
+    }
+    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+  }
+};
+
+// ---- Q4_0: 4 vectors of packed nibbles: vector k holds qs[4k..4k+3] of each
+// row, low nibbles = elements 4k.., high = 16 + 4k..; 8 F16 scales.
+struct Q4_0Layout : Avx2Rows {
+  using Block = BlockQ4_0;
+  using Act = ActQ8;
+  static constexpr size_t kBlock = QK, kQuant = 4 * 32, kMeta = 16;
+  static constexpr int kTile = 4;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+    for (int k = 0; k < 4; ++k)
+      for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 32 * k + 4 * r, rows[r]->qs + 4 * k, 4);
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   size_t valid) {
+    const __m256i lo = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      __m256i acc[J];
+      for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
+      for (int k = 0; k < 4; ++k) {
+        const __m256i raw = load(blk + 32 * k);
+        const __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
+        for (int j = 0; j < J; ++j) {
+          const int8_t* q = act_block<Act>(a, ab, j, b).qs;
+          acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wl, bcast4(q + 4 * k)));
+          acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wh, bcast4(q + 16 + 4 * k)));
+        }
+      }
+      const __m256 dw = scales8(grp + nb * kQuant + b * kMeta);
+      for (int j = 0; j < J; ++j) {
+        const Act& A = act_block<Act>(a, ab, j, b);
+        const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(acc[j], ones), _mm256_set1_epi32(8 * A.sum));
+        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(A.d)), fa[j]);
+      }
+    }
+    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+  }
+};
+
+// ---- Q4_K / Q5_K: for each 64-element chunk c, 8 vectors: vector k holds
+// qs[32c + 4k..] of each row; low nibbles belong to sub-block 2c, high
+// nibbles to 2c + 1. Q5_K adds 8 vectors of qh[4k..] (bit 2c of a byte is
+// the fifth bit of its low nibble's element, bit 2c + 1 of the high one's).
+// Meta: 8 F16 d, 8 F16 dmin, 8 x 8 u8 scales (sub-block major), then the
+// mins as 4 x (row-major pairs m[2t], m[2t+1]) so one madd with the
+// activation's two sub-block sums handles two sub-blocks.
+template <class B, bool kFive>
+struct KQuantLayout : Avx2Rows {
+  using Block = B;
+  using Act = ActK<32>;
+  static constexpr size_t kBlock = QK_K, kQuant = 32 * 32 + (kFive ? 8 * 32 : 0), kMeta = 32 + 64 + 64;
+  static constexpr int kTile = 4;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    uint8_t* sc = reinterpret_cast<uint8_t*>(meta + 32);
+    uint8_t* mn = sc + 64;
+    for (size_t r = 0; r < kRows; ++r) {
+      std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+      std::memcpy(meta + 16 + 2 * r, &rows[r]->dmin, 2);
+      for (int s = 0; s < 8; ++s) scale_min_k4(s, rows[r]->scales, sc[8 * s + r], mn[16 * (s / 2) + 2 * r + s % 2]);
+    }
+    for (int c = 0; c < 4; ++c)
+      for (int k = 0; k < 8; ++k)
+        for (size_t r = 0; r < kRows; ++r)
+          std::memcpy(dst + 32 * (8 * c + k) + 4 * r, rows[r]->qs + 32 * c + 4 * k, 4);
+    if constexpr (kFive)
+      for (int k = 0; k < 8; ++k)
+        for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 1024 + 32 * k + 4 * r, rows[r]->qh + 4 * k, 4);
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   size_t valid) {
+    const __m256i lo = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
+    __m256 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 32);
+      __m256i isum[J];
+      for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+      for (int c = 0; c < 4; ++c) {
+        // 4-bit products: eight maddubs fit int16; 5-bit: four, so widen twice per chunk
+        __m256i l32[J], h32[J];
+        for (int j = 0; j < J; ++j) l32[j] = h32[j] = _mm256_setzero_si256();
+        for (int k0 = 0; k0 < 8; k0 += kFive ? 4 : 8) {
+          __m256i l16[J], h16[J];
+          for (int j = 0; j < J; ++j) l16[j] = h16[j] = _mm256_setzero_si256();
+          for (int k = k0; k < k0 + (kFive ? 4 : 8); ++k) {
+            const __m256i raw = load(blk + 32 * (8 * c + k));
+            __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
+            if constexpr (kFive) {
+              const __m256i qh = load(blk + 1024 + 32 * k);
+              const __m256i bl = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c)), bit);
+              const __m256i bh = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c + 1)), bit);
+              wl = _mm256_or_si256(wl, _mm256_slli_epi16(bl, 4));  // bytes <= 1 before: no carry
+              wh = _mm256_or_si256(wh, _mm256_slli_epi16(bh, 4));
+            }
+            for (int j = 0; j < J; ++j) {
+              const int8_t* q = act_block<Act>(a, ab, j, b).qs + 64 * c + 4 * k;
+              l16[j] = _mm256_add_epi16(l16[j], _mm256_maddubs_epi16(wl, bcast4(q)));
+              h16[j] = _mm256_add_epi16(h16[j], _mm256_maddubs_epi16(wh, bcast4(q + 32)));
+            }
+          }
+          for (int j = 0; j < J; ++j) {
+            l32[j] = _mm256_add_epi32(l32[j], _mm256_madd_epi16(l16[j], ones));
+            h32[j] = _mm256_add_epi32(h32[j], _mm256_madd_epi16(h16[j], ones));
+          }
+        }
+        const __m256i s0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * c)));
+        const __m256i s1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * c + 8)));
+        for (int j = 0; j < J; ++j)
+          isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_mullo_epi32(l32[j], s0),
+                                                               _mm256_mullo_epi32(h32[j], s1)));
+      }
+      const uint8_t* mn = sc + 64;
+      __m256i msum[J];
+      for (int j = 0; j < J; ++j) msum[j] = _mm256_setzero_si256();
+      for (int t = 0; t < 4; ++t) {
+        const __m256i m16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mn + 16 * t)));
+        for (int j = 0; j < J; ++j) {
+          int32_t pair;
+          std::memcpy(&pair, act_block<Act>(a, ab, j, b).sum + 2 * t, 4);
+          msum[j] = _mm256_add_epi32(msum[j], _mm256_madd_epi16(m16, _mm256_set1_epi32(pair)));
+        }
+      }
+      const __m256 d = scales8(meta), dmin = scales8(meta + 16);
+      for (int j = 0; j < J; ++j) {
+        const __m256 ad = _mm256_set1_ps(act_block<Act>(a, ab, j, b).d);
+        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_mul_ps(d, ad), fa[j]);
+        fa[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[j]), _mm256_mul_ps(dmin, ad), fa[j]);
+      }
+    }
+    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+  }
+};
+using Q4_KLayout = KQuantLayout<BlockQ4_K, false>;
+using Q5_KLayout = KQuantLayout<BlockQ5_K, true>;
+
+// ---- Q6_K keeps its 6 bits: for each half h and k (elements l = 4k..4k+3 of
+// the half's four 32-element runs m), three vectors: ql[64h + 4k..],
+// ql[64h + 32 + 4k..], qh[32h + 4k..] of each row. Run m takes the low
+// (m < 2) or high nibble of the first (m even) or second vector and bits
+// 2m..2m+1 of the third. Values 0..63: two maddubs results still fit int16,
+// then one madd applies the group scale (duplicated into both int16 halves).
+// Meta: 8 F16 d, 16 x 8 int8 scales (group major).
+struct Q6_KLayout : Avx2Rows {
+  using Block = BlockQ6_K;
+  using Act = ActK<16>;
+  static constexpr size_t kBlock = QK_K, kQuant = 16 * 3 * 32, kMeta = 16 + 128;
+  static constexpr int kTile = 4;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) {
+      std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+      for (int g = 0; g < 16; ++g) std::memcpy(meta + 16 + 8 * g + r, &rows[r]->scales[g], 1);
+    }
+    for (int h = 0; h < 2; ++h)
+      for (int k = 0; k < 8; ++k) {
+        std::byte* v = dst + 96 * (8 * h + k);
+        for (size_t r = 0; r < kRows; ++r) {
+          std::memcpy(v + 4 * r, rows[r]->ql + 64 * h + 4 * k, 4);
+          std::memcpy(v + 32 + 4 * r, rows[r]->ql + 64 * h + 32 + 4 * k, 4);
+          std::memcpy(v + 64 + 4 * r, rows[r]->qh + 32 * h + 4 * k, 4);
+        }
+      }
+  }
+  template <int J>
+  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
+                   size_t valid) {
+    const __m256i m0f = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    __m256 fa[J];
+    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      const std::byte* blk = grp + b * kQuant;
+      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
+      __m256i ysc[16];  // group g's scale in both int16 halves of each row's lane
+      for (int g = 0; g < 16; ++g) {
+        const __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * g));
+        ysc[g] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, x));
+      }
+      __m256i isum[J];
+      for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+      for (int h = 0; h < 2; ++h)
+        for (int kp = 0; kp < 4; ++kp) {
+          __m256i pend[4][J];
+          for (int kk = 0; kk < 2; ++kk) {
+            const int k = 2 * kp + kk;
+            const std::byte* v = blk + 96 * (8 * h + k);
+            const __m256i A = load(v), B = load(v + 32), H = load(v + 64);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(A, m0f), _mm256_and_si256(_mm256_slli_epi16(H, 4), m30));
+            q[1] = _mm256_or_si256(_mm256_and_si256(B, m0f), _mm256_and_si256(_mm256_slli_epi16(H, 2), m30));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m0f), _mm256_and_si256(H, m30));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m0f),
+                                   _mm256_and_si256(_mm256_srli_epi16(H, 2), m30));
+            for (int m = 0; m < 4; ++m)
+              for (int j = 0; j < J; ++j) {
+                const __m256i t = _mm256_maddubs_epi16(q[m], bcast4(act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 4 * k));
+                if (kk == 0) pend[m][j] = t;
+                else isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_add_epi16(pend[m][j], t),
+                                                                           ysc[8 * h + 2 * m + kp / 2]));
+              }
+          }
+        }
+      // the -32 storage offset: 32 * sum over groups of scale * activation 16-sum
+      for (int t = 0; t < 8; ++t) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * t));
+        const __m256i pair_sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, _mm_srli_si128(x, 8)));
+        for (int j = 0; j < J; ++j) {
+          int32_t sums;
+          std::memcpy(&sums, act_block<Act>(a, ab, j, b).sum + 2 * t, 4);
+          const __m256i corr = _mm256_madd_epi16(pair_sc, _mm256_set1_epi32(sums));
+          isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr, 5));
+        }
+      }
+      const __m256 d = scales8(meta);
+      for (int j = 0; j < J; ++j)
+        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]),
+                                _mm256_mul_ps(d, _mm256_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
+    }
+    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+  }
+};
+
+template <class L>
+std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, ThreadPool* pool) {
+  if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
+  return std::make_unique<Packed<L>>(w, n_out, n_in, pool);
+}
+
+}  // namespace
+
+std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
+                                               ThreadPool* pool) {
+  if (!cpu_has_avx2()) return nullptr;
+  switch (type) {
+    case TypeId::Q8_0: return make<Q8_0Layout>(w, n_out, n_in, pool);
+    case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in, pool);
+    case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in, pool);
+    case TypeId::Q5_K: return make<Q5_KLayout>(w, n_out, n_in, pool);
+    case TypeId::Q6_K: return make<Q6_KLayout>(w, n_out, n_in, pool);
+    default: return nullptr;
+  }
+}
+
+}  // namespace tessel::ggml
+
+#else  // not x86-64
+
+namespace tessel::ggml {
+std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId, const void*, size_t, size_t, ThreadPool*) {
+  return nullptr;
+}
+}  // namespace tessel::ggml
+
+#endif
