@@ -8,7 +8,8 @@
 namespace tessel {
 
 void check_params(const InputSegment& seg, std::initializer_list<const char*> known) {
-  for (const auto& [key, value] : seg.params) {
+  for (const auto& param : seg.params) {
+    const std::string& key = param.first;  // not a structured binding: clang 14 can't capture those
     if (std::any_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) continue;
     std::string list;
     for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
