@@ -14,7 +14,7 @@
 namespace {
 
 struct Options {
-  std::string arch, preset, type = "F32", output;
+  std::string arch, preset, type = "F32", output, shape;
   uint64_t seed = 42;
   int threads = 0;
 };
@@ -30,8 +30,11 @@ void bar(const char* what, size_t done, size_t total) {
 
 int run_synth(const Options& o) {
   using namespace tessel;
-  const synth::Preset* p = synth::find_preset(o.preset);
-  if (!p) throw Error("unknown --preset '" + o.preset + "'; presets: " + synth::preset_names());
+  const synth::Preset* found = synth::find_preset(o.preset);
+  if (!found) throw Error("unknown --preset '" + o.preset + "'; presets: " + synth::preset_names());
+  synth::Preset shaped = *found;
+  if (!o.shape.empty()) synth::override_shape(shaped, o.shape);
+  const synth::Preset* p = &shaped;
   if (!o.arch.empty() && o.arch != p->arch)
     throw Error("--preset " + p->name + " is a " + p->arch + " model, not --arch " + o.arch);
   const bool f32 = o.type == "F32" || o.type == "f32";
@@ -62,6 +65,9 @@ tessel::host::Command synth_cmd{
       auto o = std::make_shared<Options>();
       app.add_option("--arch", o->arch, "Architecture (checked against the preset)");
       app.add_option("--preset", o->preset, "Shape: " + tessel::synth::preset_names())->required();
+      app.add_option("--shape", o->shape,
+                     "Change the preset's shape: key=value,... (n_embd, n_layer, n_head, n_head_kv, "
+                     "head_dim, n_ff, n_vocab, n_ctx)");
       app.add_option("--type", o->type, "F32 or a quantize preset (Q8_0, Q4_0, Q4_K_M, F16, ...)");
       app.add_option("-o,--output", o->output, "Output .gguf")->required();
       app.add_option("--seed", o->seed, "Random seed");

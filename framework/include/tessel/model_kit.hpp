@@ -74,12 +74,13 @@ void read_transformer(const HParamReader& r, HParams& hp, int64_t n_ctx_default)
 // (rope.scaling.factor > 0); other scaling types are errors.
 k::RopeParams read_rope(const HParamReader& r, int64_t head_dim, bool neox, double base);
 
-// Sliding-window attention: attention.sliding_window (0 or absent: none) and
-// which layers slide: attention.sliding_window_pattern as a per-layer bool
-// array, or a number n (layer il slides iff il % n < n - 1; 0: all), default
-// `pattern`. Returns one flag per layer; `mask` gets the window and `type`.
+// Sliding-window attention: attention.sliding_window (0: none; absent:
+// `window`, e.g. gemma2's 4096) and which layers slide:
+// attention.sliding_window_pattern as a per-layer bool array, or a number n
+// (layer il slides iff il % n < n - 1; 0: all), default `pattern`. Returns one
+// flag per layer; `mask` gets the window and `type`.
 std::vector<bool> read_swa(const HParamReader& r, int64_t n_layer, int64_t pattern,
-                           k::MaskParams::Swa type, k::MaskParams& mask);
+                           k::MaskParams::Swa type, k::MaskParams& mask, int64_t window = 0);
 
 // ---------------------------------------------------------------- weights --
 
@@ -284,6 +285,42 @@ class Transformer : public Model {
   k::MaskParams swa_;          // sliding-window mask of layers whose Attn::swa is set
   int64_t max_ctx_ = 0;        // > 0: contexts are capped here (position tables)
 };
+
+// ---------------------------------------------------------------- decoder --
+// The pre-norm decoder block most architectures share (llama, qwen2/3, phi3,
+// gemma2/3) and its head, so a plugin lists only what differs.
+
+// token_embd (sets hp.n_vocab), output_norm and the output head: output.weight
+// when present unless `always_tied`, else token_embd (tied).
+struct Head {
+  Norm norm;
+  k::Matrix output;
+};
+Head load_head(Weights& w, HParams& hp, k::Matrix& tok_embd, bool always_tied = false);
+
+struct DecoderLayer {
+  Norm attn_norm, post_attn_norm, ffn_norm, post_ffw_norm;  // post_*: gemma's sandwich norms
+  AttnWeights attn;
+  Linear gate, up, down;  // no gate: up gives gate rows then up rows (phi3's fused ffn_up)
+  bool swa = false;       // the layer attends through the sliding-window mask
+  bool post_ffw_norm_unnumbered = false;  // dump name "ffn_post_norm" without "-il" (gemma2)
+};
+struct DecoderOptions {
+  Bias qkv_bias = Bias::none;
+  bool post_norms = false;  // post_attention_norm and post_ffw_norm (gemma2/3)
+  bool fused_up = false;    // ffn_up [n_embd, 2 n_ff] instead of ffn_gate + ffn_up
+  bool post_ffw_norm_unnumbered = false;  // see DecoderLayer
+};
+// blk.<il>.attn_norm, attention (Weights::attention), ffn_norm, the FFN and,
+// with post_norms, post_attention_norm / post_ffw_norm.
+DecoderLayer load_decoder_layer(Weights& w, int64_t il, const HParams& hp, const DecoderOptions& o);
+
+// One block on p.x: x += [post_attn_norm](attention(attn_norm(x)));
+// x += [post_ffw_norm](ffn(ffn_norm(x))), RMSNorms with `eps`. In the last
+// layer only output rows go on after attention. Emits llama.cpp's names
+// (attn_norm, ffn_inp or attn_post_norm/sa_out, ffn_norm, ffn_post_norm, l_out).
+void decoder_layer(Pass& p, int il, const DecoderLayer& l, const Pass::Attn& a, float eps,
+                   Pass::Act act);
 
 // An Architecture whose load() builds M(weights, options) and then refuses
 // files with tensors M did not load.

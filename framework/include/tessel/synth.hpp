@@ -18,9 +18,14 @@ struct Preset {
   std::string arch;          // general.architecture
   int64_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx;
   std::string summary;
+  bool tied = false;         // llama: tied output head and llama-3 RoPE (rope_freqs, base 5e5)
 };
 
 const std::vector<Preset>& presets();
+// Applies "key=value,..." (n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff,
+// n_vocab, n_ctx) to `p`, for small or unusual shapes of an architecture;
+// throws tessel::Error naming a bad key or value.
+void override_shape(Preset& p, const std::string& spec);
 const Preset* find_preset(const std::string& name);
 std::string preset_names();
 

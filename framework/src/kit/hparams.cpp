@@ -114,9 +114,9 @@ k::RopeParams read_rope(const HParamReader& r, int64_t head_dim, bool neox, doub
 }
 
 std::vector<bool> read_swa(const HParamReader& r, int64_t n_layer, int64_t pattern,
-                           k::MaskParams::Swa type, k::MaskParams& mask) {
+                           k::MaskParams::Swa type, k::MaskParams& mask, int64_t window) {
   std::vector<bool> swa(size_t(n_layer), false);
-  mask.window = int32_t(r.count("attention.sliding_window", 0, 0, int64_t(1) << 24));
+  mask.window = int32_t(r.count("attention.sliding_window", window, 0, int64_t(1) << 24));
   mask.swa = type;
   if (mask.window == 0) return swa;
   const std::string key = r.key("attention.sliding_window_pattern");

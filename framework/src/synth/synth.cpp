@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "tessel/error.hpp"
@@ -20,6 +21,17 @@ const std::vector<Preset>& presets() {
        "BGE-small shape: 384 wide, 12 layers, 12 heads, FFN 1536, WordPiece vocab"},
       {"stories-15m", "llama", 288, 6, 6, 6, 48, 768, 32000, 256,
        "llama2.c stories15M shape: 288 wide, 6 layers, 6 heads"},
+      {"llama-3.2-1b", "llama", 2048, 16, 32, 8, 64, 8192, 128256, 8192,
+       "Llama-3.2-1B shape: 2048 wide, 16 layers, 32 heads / 8 KV heads, FFN 8192, rope_freqs, tied",
+       true},
+      {"qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 64, 4864, 151936, 32768,
+       "Qwen2.5-0.5B shape: 896 wide, 24 layers, 14 heads / 2 KV heads, q/k/v biases, tied"},
+      {"qwen3-0.6b", "qwen3", 1024, 28, 16, 8, 128, 3072, 151936, 40960,
+       "Qwen3-0.6B shape: 1024 wide, 28 layers, 16 heads / 8 KV heads of 128, q/k norms, tied"},
+      {"phi-3-mini", "phi3", 3072, 32, 32, 32, 96, 8192, 32064, 4096,
+       "Phi-3-mini-4k shape: 3072 wide, 32 layers, 32 heads, fused qkv and gate+up"},
+      {"gemma-2-2b", "gemma2", 2304, 26, 8, 4, 256, 9216, 256000, 8192,
+       "Gemma-2-2B shape: 2304 wide, 26 layers, 8 heads / 4 KV heads of 256, softcaps, sliding 4096"},
   };
   return list;
 }
@@ -28,6 +40,35 @@ const Preset* find_preset(const std::string& name) {
   for (const auto& p : presets())
     if (p.name == name) return &p;
   return nullptr;
+}
+
+void override_shape(Preset& p, const std::string& spec) {
+  size_t at = 0;
+  while (at < spec.size()) {
+    size_t end = spec.find(',', at);
+    if (end == std::string::npos) end = spec.size();
+    const std::string item = spec.substr(at, end - at);
+    at = end + 1;
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    int64_t* field = key == "n_embd" ? &p.n_embd : key == "n_layer" ? &p.n_layer
+                   : key == "n_head" ? &p.n_head : key == "n_head_kv" ? &p.n_head_kv
+                   : key == "head_dim" ? &p.head_dim : key == "n_ff" ? &p.n_ff
+                   : key == "n_vocab" ? &p.n_vocab : key == "n_ctx" ? &p.n_ctx : nullptr;
+    if (!field || eq == std::string::npos)
+      throw Error("--shape '" + item + "': expected key=value with key one of n_embd, n_layer, "
+                  "n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx");
+    const std::string value = item.substr(eq + 1);
+    char* stop = nullptr;
+    const long long v = std::strtoll(value.c_str(), &stop, 10);
+    if (value.empty() || *stop != '\0' || v < 1 || v > (1 << 24))
+      throw Error("--shape " + key + "=" + value + ": expected a whole number from 1 to 16777216");
+    *field = v;
+  }
+  if (p.n_head % p.n_head_kv != 0 || p.head_dim % 2 != 0 || p.n_vocab < 260)
+    throw Error("--shape: n_head (" + std::to_string(p.n_head) + ") must be a multiple of n_head_kv (" +
+                std::to_string(p.n_head_kv) + "), head_dim (" + std::to_string(p.head_dim) +
+                ") even and n_vocab (" + std::to_string(p.n_vocab) + ") at least 260");
 }
 
 std::string preset_names() {
@@ -42,7 +83,7 @@ namespace {
 struct Spec {
   std::string name;
   std::vector<int64_t> ne;
-  enum Fill { Matrix, Norm, Zero } fill;
+  enum Fill { Matrix, Norm, Zero, Bias } fill;
 };
 
 std::vector<Spec> tensor_specs(const Preset& p) {
@@ -75,25 +116,38 @@ std::vector<Spec> tensor_specs(const Preset& p) {
       t.push_back({bias(l, "layer_output_norm"), {e}, Spec::Zero});
       continue;
     }
-    const bool gemma = p.arch == "gemma-embedding";
+    // gemma: sandwich norms; phi3: fused qkv and gate+up; qwen2: q/k/v biases.
+    const bool gemma = p.arch == "gemma-embedding" || p.arch == "gemma2", phi3 = p.arch == "phi3";
     t.push_back({blk(l, "attn_norm"), {e}, Spec::Norm});
-    t.push_back({blk(l, "attn_q"), {e, q}, Spec::Matrix});
-    t.push_back({blk(l, "attn_k"), {e, kv}, Spec::Matrix});
-    t.push_back({blk(l, "attn_v"), {e, kv}, Spec::Matrix});
+    if (phi3) {
+      t.push_back({blk(l, "attn_qkv"), {e, q + 2 * kv}, Spec::Matrix});
+    } else {
+      t.push_back({blk(l, "attn_q"), {e, q}, Spec::Matrix});
+      t.push_back({blk(l, "attn_k"), {e, kv}, Spec::Matrix});
+      t.push_back({blk(l, "attn_v"), {e, kv}, Spec::Matrix});
+    }
+    if (p.arch == "qwen2") {
+      t.push_back({bias(l, "attn_q"), {q}, Spec::Bias});
+      t.push_back({bias(l, "attn_k"), {kv}, Spec::Bias});
+      t.push_back({bias(l, "attn_v"), {kv}, Spec::Bias});
+    }
     t.push_back({blk(l, "attn_output"), {q, e}, Spec::Matrix});
-    if (gemma) {
+    if (p.arch == "gemma-embedding" || p.arch == "qwen3") {
       t.push_back({blk(l, "attn_q_norm"), {p.head_dim}, Spec::Norm});
       t.push_back({blk(l, "attn_k_norm"), {p.head_dim}, Spec::Norm});
-      t.push_back({blk(l, "post_attention_norm"), {e}, Spec::Norm});
     }
+    if (gemma) t.push_back({blk(l, "post_attention_norm"), {e}, Spec::Norm});
     t.push_back({blk(l, "ffn_norm"), {e}, Spec::Norm});
-    t.push_back({blk(l, "ffn_gate"), {e, p.n_ff}, Spec::Matrix});
-    t.push_back({blk(l, "ffn_up"), {e, p.n_ff}, Spec::Matrix});
+    if (!phi3) t.push_back({blk(l, "ffn_gate"), {e, p.n_ff}, Spec::Matrix});
+    t.push_back({blk(l, "ffn_up"), {e, phi3 ? 2 * p.n_ff : p.n_ff}, Spec::Matrix});
     t.push_back({blk(l, "ffn_down"), {p.n_ff, e}, Spec::Matrix});
     if (gemma) t.push_back({blk(l, "post_ffw_norm"), {e}, Spec::Norm});
   }
   if (p.arch != "bert") t.push_back({"output_norm.weight", {e}, Spec::Norm});
-  if (p.arch == "llama") t.push_back({"output.weight", {e, p.n_vocab}, Spec::Matrix});
+  if ((p.arch == "llama" || p.arch == "phi3") && !p.tied)
+    t.push_back({"output.weight", {e, p.n_vocab}, Spec::Matrix});
+  if (p.tied && p.arch == "llama")  // llama-3 RoPE factors: near 1 (values don't matter for speed)
+    t.push_back({"rope_freqs.weight", {p.head_dim / 2}, Spec::Norm});
   if (p.arch == "gemma-embedding") {
     t.push_back({"dense_2.weight", {e, 4 * e}, Spec::Matrix});
     t.push_back({"dense_3.weight", {4 * e, e}, Spec::Matrix});
@@ -120,15 +174,22 @@ Metadata make_metadata(const Preset& p) {
     set_u32(m, a + ".pooling_type", 2);  // CLS
   } else {
     set_u32(m, a + ".attention.head_count_kv", p.n_head_kv);
-    if (a == "llama") {
-      set_u32(m, a + ".rope.dimension_count", p.head_dim);
-      m.set(a + ".rope.freq_base", MetaValue::of_f32(10000.0f));
-      m.set(a + ".attention.layer_norm_rms_epsilon", MetaValue::of_f32(1e-5f));
-    } else {
+    const bool eps5 = a == "llama" || a == "phi3";
+    m.set(a + ".attention.layer_norm_rms_epsilon", MetaValue::of_f32(eps5 ? 1e-5f : 1e-6f));
+    if (a == "llama" || a == "phi3") set_u32(m, a + ".rope.dimension_count", p.head_dim);
+    if (a != "llama") {
       set_u32(m, a + ".attention.key_length", p.head_dim);
       set_u32(m, a + ".attention.value_length", p.head_dim);
-      m.set(a + ".attention.layer_norm_rms_epsilon", MetaValue::of_f32(1e-6f));
-      m.set(a + ".rope.freq_base", MetaValue::of_f32(1e6f));
+    }
+    const float base = a == "llama" ? (p.tied ? 5e5f : 1e4f) : a == "phi3" || a == "gemma2" ? 1e4f : 1e6f;
+    m.set(a + ".rope.freq_base", MetaValue::of_f32(base));
+    if (a == "phi3") set_u32(m, a + ".rope.scaling.original_context_length", p.n_ctx);
+    if (a == "gemma2") {
+      set_u32(m, a + ".attention.sliding_window", 4096);
+      m.set(a + ".attn_logit_softcapping", MetaValue::of_f32(50.0f));
+      m.set(a + ".final_logit_softcapping", MetaValue::of_f32(30.0f));
+    }
+    if (a == "gemma-embedding") {
       set_u32(m, a + ".attention.sliding_window", 512);
       set_u32(m, a + ".pooling_type", 1);  // mean
       set_u32(m, a + ".dense_2_feat_in", p.n_embd);
@@ -180,6 +241,10 @@ Metadata make_metadata(const Preset& p) {
   for (int64_t i = int64_t(tokens.size()); i < p.n_vocab; ++i) {
     tokens.push_back("\xE2\x96\x81t" + std::to_string(i));  // ▁t<i>
     types.push_back(1);
+  }
+  if (a == "phi3") {  // llama.cpp's Phi-3 vocab fix-up (general.name "phi-3...") looks it up
+    tokens.back() = "<|endoftext|>";
+    types.back() = 3;
   }
   scores.resize(tokens.size());
   for (size_t i = 0; i < scores.size(); ++i) scores[i] = types[i] == 1 ? -float(i) : 0.0f;
@@ -241,7 +306,10 @@ std::unique_ptr<ModelFile> make_model(const Preset& p, uint64_t seed, int thread
         for (int64_t i = 0; i < ne0; ++i) {
           state = mix(state);
           const float u = float(state >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f;  // [-1, 1)
-          row[i] = s.fill == Spec::Matrix ? u * half_width : s.fill == Spec::Norm ? 1.0f + 0.1f * u : 0.0f;
+          row[i] = s.fill == Spec::Matrix ? u * half_width
+                   : s.fill == Spec::Norm   ? 1.0f + 0.1f * u
+                   : s.fill == Spec::Bias   ? 0.25f * u
+                                            : 0.0f;
         }
       }
     });

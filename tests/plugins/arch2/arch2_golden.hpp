@@ -87,9 +87,10 @@ inline void check_topk(const float* ours, size_t V, const json& topk, float marg
 }
 
 // 16 greedy steps: the prompt decoded at once (last row out), then each
-// generated token alone; identical up to the first step whose reference top-2
-// margin is < 0.05 (there the paths may part). Rows are checked against the
-// reference logits or, for llama3-synth, its top-16 per step.
+// generated token alone; our pick equals llama.cpp's at every step whose
+// reference top-2 margin is >= 0.05 (the README asks this up to the first
+// near tie; feeding the reference's tokens lets every step be checked). Rows
+// are checked against the reference logits or, for llama3-synth, its top-16.
 inline void check_greedy(const std::string& model) {
   auto& l = load(model_rel(model));
   const size_t V = size_t(l.model->hparams().n_vocab);
@@ -116,13 +117,16 @@ inline void check_greedy(const std::string& model) {
       REQUIRE(out.logits.size() == V);
       if (has_logits) CHECK(tessel::test::cosine(ref.data() + s * V, out.logits.data(), V) >= 0.9999);
       else check_topk(out.logits.data(), V, j["topk_per_step"][s], margin[s], 0.02f);
-      if (margin[s] < 0.05f) break;  // near tie: the continuations may part here
-      REQUIRE(TokenId(argmax(out.logits.data(), V)) == want[s]);
-      ++matched;
+      // Near ties (margin < 0.05) may pick either token; the reference's
+      // token is fed either way, so later steps are still compared.
+      if (margin[s] >= 0.05f) {
+        CHECK(TokenId(argmax(out.logits.data(), V)) == want[s]);
+        ++matched;
+      }
       b = tessel::Batch{};
       b.add_token(want[s], int32_t(prompt.size() + s), 0, true);
     }
-    WARN(model << " / " << p << ": " << matched << " greedy steps identical");
+    WARN(model << " / " << p << ": " << matched << " of 16 greedy picks checked and equal");
   }
 }
 

@@ -1,0 +1,96 @@
+// Each new architecture at a shape of its own (head counts, head sizes and
+// layer counts none of the goldens use), built by `tessel synth --shape`:
+// hparams come from the file, a prompt decoded at once equals it decoded
+// token by token (KV cache, GQA, RoPE positions), and `tessel generate` runs.
+#include "arch2_golden.hpp"
+#include "tessel/synth.hpp"
+
+using namespace arch2;
+
+namespace {
+
+struct Case {
+  const char* preset;
+  const char* arch;
+  const char* shape;
+};
+
+// n_vocab 300: the SPM byte tokens and a few pieces; head_dim != n_embd / n_head where it may.
+const Case kCases[] = {
+    {"qwen2.5-0.5b", "qwen2", "n_embd=64,n_layer=3,n_head=4,n_head_kv=1,head_dim=16,n_ff=96,n_vocab=300,n_ctx=64"},
+    {"qwen3-0.6b", "qwen3", "n_embd=64,n_layer=2,n_head=2,n_head_kv=2,head_dim=48,n_ff=128,n_vocab=300,n_ctx=64"},
+    {"phi-3-mini", "phi3", "n_embd=96,n_layer=3,n_head=6,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=64"},
+    {"gemma-2-2b", "gemma2", "n_embd=64,n_layer=3,n_head=4,n_head_kv=2,head_dim=32,n_ff=128,n_vocab=300,n_ctx=64"},
+    {"llama-3.2-1b", "llama", "n_embd=64,n_layer=2,n_head=8,n_head_kv=2,head_dim=8,n_ff=128,n_vocab=300,n_ctx=64"},
+};
+
+void check_in_process(const Case& c) {
+  INFO(c.preset << " --shape " << c.shape);
+  tessel::synth::Preset p = *tessel::synth::find_preset(c.preset);
+  tessel::synth::override_shape(p, c.shape);
+  std::shared_ptr<tessel::ModelFile> file = tessel::synth::make_model(p, 11, 2);
+  static auto codecs = tessel::load_codecs(registry());
+  tessel::RuntimeOptions o;
+  o.threads = 2;
+  auto model = tessel::load_model(registry(), file, codecs, o);
+  const auto& hp = model->hparams();
+  CHECK(hp.arch == c.arch);
+  CHECK(hp.n_embd == p.n_embd);
+  CHECK(hp.n_layer == p.n_layer);
+  CHECK(hp.n_head == p.n_head);
+  CHECK(hp.n_head_kv == p.n_head_kv);
+  CHECK(hp.head_dim == p.head_dim);
+  CHECK(hp.n_ff == p.n_ff);
+  CHECK(hp.n_vocab == p.n_vocab);
+  const std::vector<TokenId> ids{1, 40, 7, 299, 123, 5, 260, 61, 62, 63, 17, 200};
+  Loaded l{model, model->new_context(o)};
+  const auto all = all_logits(l, ids);
+  const size_t V = size_t(p.n_vocab);
+  REQUIRE(all.size() == ids.size() * V);
+  l.ctx->clear();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    tessel::Batch b;
+    b.add_token(ids[i], int32_t(i), 0, true);
+    tessel::Outputs out;
+    model->forward(b, *l.ctx, out);
+    REQUIRE(out.logits.size() == V);
+    INFO("position " << i);
+    CHECK(tessel::test::cosine(all.data() + i * V, out.logits.data(), V) >= 0.99999);
+    CHECK(tessel::test::max_abs_diff(all.data() + i * V, out.logits.data(), V) <= 1e-3f);
+  }
+  for (float v : all) REQUIRE(std::isfinite(v));
+}
+
+void check_cli(const Case& c) {
+  const auto out = tessel::test::temp_dir() / (std::string(c.preset) + ".gguf");
+  auto r = tessel::test::run_tessel({"synth", "--preset", c.preset, "--shape", c.shape, "--type", "Q8_0",
+                                     "-o", out.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  r = tessel::test::run_tessel({"generate", "-m", out.string(), "-p", "Once upon a time", "-n", "6",
+                                "--temp", "0", "-t", "2"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(!r.out.empty());
+}
+
+}  // namespace
+
+TEST_CASE("synth shapes: qwen2, qwen3, phi3, gemma2, llama-3 load their shape from the file") {
+  for (const Case& c : kCases) check_in_process(c);
+}
+
+TEST_CASE("synth shapes: tessel synth --shape then generate, per architecture") {
+  for (const Case& c : kCases) check_cli(c);
+}
+
+TEST_CASE("synth shapes: a bad --shape is one line naming it") {
+  auto r = tessel::test::run_tessel({"synth", "--preset", "qwen3-0.6b", "--shape", "n_heads=4", "-o",
+                                     (tessel::test::temp_dir() / "x.gguf").string()});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("n_heads=4") != std::string::npos);
+  r = tessel::test::run_tessel({"synth", "--preset", "qwen3-0.6b", "--shape", "n_head=5", "-o",
+                                (tessel::test::temp_dir() / "x.gguf").string()});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("n_head_kv") != std::string::npos);
+}
