@@ -1,8 +1,11 @@
 // Each new architecture at a shape of its own (head counts, head sizes and
 // layer counts none of the goldens use), built by `tessel synth --shape`:
-// hparams come from the file, a prompt decoded at once equals it decoded
-// token by token (KV cache, GQA, RoPE positions), and `tessel generate` runs.
+// hparams come from the file, the logits match llama.cpp's (recorded in
+// synth_shapes_llama_cpp.json from the same seeded F32 files), a prompt decoded
+// at once equals it decoded token by token (KV cache, GQA, RoPE positions),
+// and `tessel generate` runs.
 #include "arch2_golden.hpp"
+#include "tessel/error.hpp"
 #include "tessel/synth.hpp"
 
 using namespace arch2;
@@ -28,6 +31,7 @@ void check_in_process(const Case& c) {
   INFO(c.preset << " --shape " << c.shape);
   tessel::synth::Preset p = *tessel::synth::find_preset(c.preset);
   tessel::synth::override_shape(p, c.shape);
+  // The recorded llama.cpp logits are of these exact files: seed 11, F32.
   std::shared_ptr<tessel::ModelFile> file = tessel::synth::make_model(p, 11, 2);
   static auto codecs = tessel::load_codecs(registry());
   tessel::RuntimeOptions o;
@@ -42,11 +46,27 @@ void check_in_process(const Case& c) {
   CHECK(hp.head_dim == p.head_dim);
   CHECK(hp.n_ff == p.n_ff);
   CHECK(hp.n_vocab == p.n_vocab);
-  const std::vector<TokenId> ids{1, 40, 7, 299, 123, 5, 260, 61, 62, 63, 17, 200};
+  const json ref = read_json(tessel::test::source_dir() / "tests/plugins/arch2/synth_shapes_llama_cpp.json");
+  REQUIRE(ref["seed"] == 11);
+  const auto ids = ids_of(ref);
   Loaded l{model, model->new_context(o)};
   const auto all = all_logits(l, ids);
   const size_t V = size_t(p.n_vocab);
   REQUIRE(all.size() == ids.size() * V);
+  bool compared = false;
+  for (const auto& m : ref["models"]) {
+    if (m["preset"] != c.preset) continue;
+    REQUIRE(m["shape"] == c.shape);
+    const auto last = m["last_row"].get<std::vector<float>>();
+    REQUIRE(last.size() == V);
+    const float* ours = all.data() + (ids.size() - 1) * V;
+    CHECK(tessel::test::cosine(last.data(), ours, V) >= 0.9999);
+    CHECK(tessel::test::max_abs_diff(last.data(), ours, V) <= 0.01f);
+    for (size_t t = 0; t < ids.size(); ++t)
+      if (m["margin"][t].get<float>() > 0.05f) CHECK(argmax(all.data() + t * V, V) == m["argmax"][t].get<size_t>());
+    compared = true;
+  }
+  CHECK(compared);
   l.ctx->clear();
   for (size_t i = 0; i < ids.size(); ++i) {
     tessel::Batch b;
@@ -93,4 +113,47 @@ TEST_CASE("synth shapes: a bad --shape is one line naming it") {
                                 (tessel::test::temp_dir() / "x.gguf").string()});
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("n_head_kv") != std::string::npos);
+}
+
+namespace {
+
+// A tiny synth model of `preset`, changed by `edit`, loaded: the error text.
+template <class Edit>
+std::string load_error(const char* preset, Edit edit) {
+  tessel::synth::Preset p = *tessel::synth::find_preset(preset);
+  tessel::synth::override_shape(p, "n_embd=64,n_layer=2,n_head=4,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300");
+  std::shared_ptr<tessel::ModelFile> file = tessel::synth::make_model(p, 1, 1);
+  edit(*file);
+  file->build_index();
+  static auto codecs = tessel::load_codecs(registry());
+  try {
+    tessel::load_model(registry(), file, codecs, {});
+  } catch (const tessel::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("synth shapes: files the new architectures can't run are refused naming the tensor or key") {
+  auto drop = [](const std::string& name) {
+    return [name](tessel::ModelFile& f) {
+      std::erase_if(f.tensors, [&](const tessel::TensorInfo& t) { return t.name == name; });
+    };
+  };
+  CHECK_THAT(load_error("qwen3-0.6b", drop("blk.1.attn_k_norm.weight")), Catch::Contains("attn_k_norm"));
+  CHECK_THAT(load_error("phi-3-mini", drop("blk.0.attn_qkv.weight")), Catch::Contains("blk.0.attn_q.weight"));
+  CHECK_THAT(load_error("gemma-2-2b", drop("blk.1.post_ffw_norm.weight")), Catch::Contains("post_ffw_norm"));
+  CHECK_THAT(load_error("qwen2.5-0.5b", [](tessel::ModelFile& f) {
+               f.meta.set("qwen2.rope.dimension_count", tessel::MetaValue::of_u32(8));
+             }),
+             Catch::Contains("qwen2.rope.dimension_count"));
+  // gemma2 ties its output head always: an output.weight is a tensor it would ignore.
+  CHECK_THAT(load_error("gemma-2-2b", [](tessel::ModelFile& f) {
+               tessel::TensorInfo t = f.tensors.front();
+               t.name = "output.weight";
+               f.tensors.push_back(t);
+             }),
+             Catch::Contains("output.weight"));
 }
