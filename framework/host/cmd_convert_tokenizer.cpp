@@ -1,17 +1,14 @@
 // `tessel convert-tokenizer tokenizer.json OUT.gguf [--config tokenizer_config.json]`
 //
-// Reads the files and writes the GGUF; the conversion itself is
-// tessel::import_tokenizer_json (framework/src/vocab/tokenizer_json.cpp).
+// Writes a vocab-only GGUF from a Hugging Face tokenizer.json; the import
+// itself (tessel/hf_tokenizer.hpp) is shared with the safetensors format.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "command.hpp"
 #include "tessel/error.hpp"
-#include "tessel/output_file.hpp"
+#include "tessel/hf_tokenizer.hpp"
 #include "tessel/pipeline.hpp"
-#include "tessel/tokenizer_json.hpp"
 
 namespace {
 
@@ -22,15 +19,6 @@ struct Options {
   bool no_config = false;
   std::vector<std::string> plugin_paths;
 };
-
-std::string read_file(const fs::path& p) {
-  tessel::note_input(p);
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw tessel::Error(p.string() + ": cannot open for reading");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 tessel::host::Command convert_tokenizer_cmd{
     "convert-tokenizer", "Import a Hugging Face tokenizer.json into GGUF tokenizer metadata",
@@ -49,9 +37,7 @@ tessel::host::Command convert_tokenizer_cmd{
           fs::path guess = fs::path(o->input).parent_path() / "tokenizer_config.json";
           if (fs::exists(guess)) config = guess;
         }
-        if (o->no_config) config.clear();
-        tessel::Metadata meta = tessel::import_tokenizer_json(
-            read_file(o->input), o->input, config.empty() ? "" : read_file(config), config.string());
+        tessel::Metadata meta = tessel::import_hf_tokenizer(o->input, o->no_config ? fs::path() : config);
         std::vector<std::filesystem::path> extra(o->plugin_paths.begin(), o->plugin_paths.end());
         auto reg = tessel::make_registry(extra);
         auto writer = tessel::writer_for(*reg, "gguf");

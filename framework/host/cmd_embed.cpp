@@ -69,6 +69,7 @@ tessel::host::Command embed_cmd{
       app.add_option("-b,--batch-size", s.runtime.n_batch, "Tokens per forward pass (texts share it)")
           ->capture_default_str();
       app.add_option("-t,--threads", s.runtime.threads, "Threads (0: all cores)")->capture_default_str();
+      app.add_option("--type", s.model.quantize, "Quantize the weights at load to a preset (Q8_0, Q4_K_M, ...)");
       app.add_option("-c,--ctx-size", s.runtime.n_ctx, "Context size (0: the model's training context)")
           ->capture_default_str();
       app.add_option("--arch", s.architecture, "Architecture plugin (auto)");

@@ -52,6 +52,7 @@ tessel::host::Command generate_cmd{
       app.add_option("--stop", g.stop, "Stop at this text, not printing it (repeatable)");
       app.add_flag("--ignore-eos", g.ignore_eos, "Never sample end-of-generation tokens");
       app.add_option("-t,--threads", s.runtime.threads, "Threads (0: all cores)")->capture_default_str();
+      app.add_option("--type", s.model.quantize, "Quantize the weights at load to a preset (Q8_0, Q4_K_M, ...)");
       app.add_option("-c,--ctx-size", s.runtime.n_ctx, "Context size (0: from the model, at most 4096)")
           ->capture_default_str();
       app.add_option("-b,--batch-size", s.runtime.n_batch, "Prompt tokens per forward pass")

@@ -150,7 +150,13 @@ int run(const Options& o) {
   auto reg = tessel::make_registry(std::vector<std::filesystem::path>(o.plugin_paths.begin(), o.plugin_paths.end()));
   auto file = tessel::open_model_file(*reg, o.path, o.format);
   std::error_code ec;
-  uint64_t file_size = std::filesystem::file_size(file->path, ec);
+  uint64_t file_size = 0;
+  if (std::filesystem::is_directory(file->path, ec)) {  // a checkpoint folder: all its files
+    for (const auto& e : std::filesystem::recursive_directory_iterator(file->path, ec))
+      if (e.is_regular_file(ec)) file_size += e.file_size(ec);
+  } else {
+    file_size = std::filesystem::file_size(file->path, ec);
+  }
 
   std::map<std::string, TypeTotals> by_type;
   TypeTotals total;

@@ -173,6 +173,7 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
          {"path", [&](auto& x, auto& kk) { s.model.path = r.str(x, kk); have_path = true; }},
          {"format", [&](auto& x, auto& kk) { s.model.format = r.str(x, kk); }},
          {"mmproj", [&](auto& x, auto& kk) { s.model.mmproj = r.str(x, kk); }},
+         {"quantize", [&](auto& x, auto& kk) { s.model.quantize = r.str(x, kk); }},
        });
        if (!have_path) r.fail(v, k + ".path", "is required (the model file)");
      }},

@@ -21,9 +21,9 @@ std::shared_ptr<ModelFile> open_model_file(Registry& reg, const std::filesystem:
                                            const std::string& format) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(path.string() + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": is a directory, expected a model file");
-  // A FIFO or device as the model would block forever or never end.
-  if (!std::filesystem::is_regular_file(path, ec))
+  // A FIFO or device as the model would block forever or never end (a folder
+  // may be a checkpoint: the format plugins decide below).
+  if (!std::filesystem::is_directory(path, ec) && !std::filesystem::is_regular_file(path, ec))
     throw Error(path.string() + ": not a regular file (a FIFO or device?), expected a model file");
   note_input(path);
   std::shared_ptr<WeightFormat> fmt;
@@ -34,6 +34,10 @@ std::shared_ptr<ModelFile> open_model_file(Registry& reg, const std::filesystem:
       auto candidate = reg.create<WeightFormat>("format", info.name);
       if (candidate->can_open(path)) { fmt = candidate; break; }
     }
+    // A folder is a model only when some format claims it (a Hugging Face checkpoint).
+    if (!fmt && std::filesystem::is_directory(path, ec))
+      throw Error(path.string() + ": is a directory, and no format plugin recognises it "
+                  "(a checkpoint folder needs config.json and *.safetensors)");
     if (!fmt) throw Error(path.string() + ": no format plugin recognises this file (is it a GGUF file?)");
   }
   std::unique_ptr<ModelFile> file = fmt->open(path);

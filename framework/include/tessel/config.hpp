@@ -49,6 +49,7 @@ struct ModelSpec {
   std::filesystem::path path;
   std::string format = "auto";
   std::filesystem::path mmproj;         // multimodal projector, if any
+  std::string quantize;                 // llama-quantize preset applied at load (Q8_0, Q4_K_M...); empty: none
 };
 
 struct PipelineSpec {

@@ -8,6 +8,7 @@
 
 #include "tessel/architecture.hpp"
 #include "tessel/codec.hpp"
+#include "tessel/config.hpp"
 #include "tessel/format.hpp"
 #include "tessel/registry.hpp"
 #include "tessel/tokenizer.hpp"
@@ -20,6 +21,15 @@ std::shared_ptr<Registry> make_registry(const std::vector<std::filesystem::path>
 // `format` is a format plugin name or "auto" (the first plugin whose can_open is true).
 std::shared_ptr<ModelFile> open_model_file(Registry& reg, const std::filesystem::path& path,
                                            const std::string& format = "auto");
+// open_model_file, then (when spec.quantize names a llama-quantize preset)
+// every weight quantized in memory through the codecs with llama-quantize's
+// per-tensor choices: a BF16 checkpoint runs at quantized speed without a
+// conversion step.
+std::shared_ptr<ModelFile> open_model(Registry& reg, const ModelSpec& spec, int threads = 1);
+// The tensors of `file` converted to `preset`; the result keeps `file` alive.
+std::shared_ptr<ModelFile> quantize_model_file(const std::shared_ptr<ModelFile>& file, const std::string& preset,
+                                               const CodecSet& codecs, int threads);
+
 // The format plugin that writes files of `format` ("gguf").
 std::shared_ptr<WeightFormat> writer_for(Registry& reg, const std::string& format = "gguf");
 

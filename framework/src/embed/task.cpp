@@ -105,7 +105,7 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
 
 Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
   auto reg = make_registry(spec.plugin_paths);
-  auto file = open_model_file(*reg, spec.model.path, spec.model.format);
+  auto file = open_model(*reg, spec.model, spec.runtime.threads);
   auto codecs = load_codecs(*reg);
   auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
   Gathered g = gather(spec, *reg, file, *model);

@@ -206,7 +206,7 @@ std::string stats_line(const Result& r) {
 
 int run_generate_task(const PipelineSpec& spec) {
   auto reg = make_registry(spec.plugin_paths);
-  auto file = open_model_file(*reg, spec.model.path, spec.model.format);
+  auto file = open_model(*reg, spec.model, spec.runtime.threads);
   auto tok = make_tokenizer(*reg, file, spec.tokenizer);
   auto codecs = load_codecs(*reg);
   auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);

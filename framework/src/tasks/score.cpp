@@ -19,7 +19,7 @@ int run_score_task(const PipelineSpec& spec) {
     throw Error(spec.source + ": the score task needs an output path (output: FILE.npy, or -o)");
   if (spec.inputs.empty()) throw Error(spec.source + ": the score task needs a prompt (inputs, or -p TEXT)");
   auto reg = make_registry(spec.plugin_paths);
-  auto file = open_model_file(*reg, spec.model.path, spec.model.format);
+  auto file = open_model(*reg, spec.model, spec.runtime.threads);
   auto codecs = load_codecs(*reg);
   auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
   const HParams& hp = model->hparams();
