@@ -30,6 +30,7 @@ struct AdapterContext {
   const Model* model = nullptr;
   const Tokenizer* tokenizer = nullptr;
   Registry* registry = nullptr;   // to load further plugins (e.g. the mmproj's)
+  int threads = 0;                // runtime.threads, for models an adapter runs (vision encoders)
   bool first_segment = true;      // add BOS only at the very start
   bool add_special = true;
   bool parse_special = true;      // as llama.cpp's tools tokenize prompts

@@ -83,6 +83,7 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
     actx.model_file = file.get();
     actx.model = &model;
     actx.registry = &reg;
+    actx.threads = spec.runtime.threads;
     if (!tok && file->meta.has("tokenizer.ggml.model")) tok = make_tokenizer(reg, file, spec.tokenizer);
     actx.tokenizer = tok.get();
     Input in;

@@ -38,7 +38,7 @@ class ImageAdapter : public InputAdapter {
       throw Error(seg.file.string() + ": an image needs a multimodal projector (params mmproj, "
                   "--mmproj MMPROJ.gguf)");
     if (!ctx.registry) throw Error("image input: no plugin registry to load " + mmproj);
-    int threads = 0;
+    int threads = ctx.threads;
     if (auto t = param(seg, "threads"); !t.empty()) {
       size_t used = 0;
       try {
