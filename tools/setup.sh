@@ -2,6 +2,8 @@
 # Installs tessel's build dependencies (Debian 12 packages only) and builds it
 # into ./build. Safe to run again: it installs only what is missing and
 # rebuilds incrementally.
+#   tools/setup.sh --fuzz   also installs clang and libFuzzer, which only the
+#                           sanitizer/fuzz build (tools/test.sh, tools/fuzz.sh) needs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,9 @@ packages=(
 )
 # The npm client needs node and npm; any installed node (>= 18) will do.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang-14 libclang-rt-14-dev python3)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

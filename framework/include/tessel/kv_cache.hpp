@@ -14,6 +14,8 @@
 // n_seq equal parts and sequence s only uses part s % n_seq, so a slot can
 // always grow to its share whatever the others hold.
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -24,6 +26,8 @@ namespace tessel {
 class KvCache {
  public:
   // n_embd_k / n_embd_v: floats per cell and layer (n_head_kv * head_dim).
+  // Throws tessel::Error, saying how much memory it would take, when the cache
+  // is larger than this machine's memory.
   KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_embd_v, bool f16,
           int64_t n_seq = 1);
 
@@ -68,8 +72,11 @@ class KvCache {
   int64_t used_ = 0, extent_ = 0;
   std::vector<int32_t> cell_pos_, cell_seq_;
   std::vector<int64_t> cells_;  // the last allocation
-  std::vector<std::vector<uint16_t>> k16_, v16_;
-  std::vector<std::vector<float>> k32_, v32_;
+  // Zeroed lazily (calloc maps fresh pages): a large context costs memory only
+  // as far as it is used, instead of zero-filling every cell up front.
+  struct FreeDeleter { void operator()(void* p) const { std::free(p); } };
+  using Rows = std::unique_ptr<void, FreeDeleter>;
+  std::vector<Rows> k_, v_;  // per layer: uint16_t (F16) or float cells
 };
 
 }  // namespace tessel
