@@ -26,7 +26,7 @@ KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_emb
                  int64_t n_seq)
     : n_layer_(n_layer), n_ctx_(n_ctx), n_embd_k_(n_embd_k), n_embd_v_(n_embd_v),
       n_seq_(std::max<int64_t>(n_seq, 1)), f16_(f16) {
-  if (n_seq_ > n_ctx_)
+  if (n_seq_ > n_ctx_ && n_ctx_ >= 0)
     throw Error("a context of " + std::to_string(n_ctx_) + " cells can't be split among " +
                 std::to_string(n_seq_) + " sequences");
   if (n_layer < 0 || n_ctx < 0 || n_embd_k < 0 || n_embd_v < 0)
