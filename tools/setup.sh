@@ -2,6 +2,8 @@
 # Installs tessel's build dependencies (Debian 12 packages only) and builds it
 # into ./build. Safe to run again: it installs only what is missing and
 # rebuilds incrementally.
+#   tools/setup.sh --fuzz   also installs clang and libFuzzer, which only the
+#                           sanitizer/fuzz build (tools/test.sh, tools/fuzz.sh) needs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,9 @@ packages=(
   libeigen3-dev libxsimd-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev
   catch2 libcli11-dev libpcre2-dev libutf8proc-dev libstb-dev nlohmann-json3-dev
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang-14 libclang-rt-14-dev python3)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -410,8 +410,12 @@ tessel::host::Command bench_cmd{
       app.add_flag("--roofline", o->roofline,
                    "Also measure read bandwidth and print the decode roofline (bandwidth / weight bytes per token)");
       app.add_flag("--embed", o->embed, "Embedding mode: texts/s for --texts texts of --text-len tokens");
-      app.add_option("--texts", o->texts, "Texts per batch in --embed mode")->capture_default_str();
-      app.add_option("--text-len", o->text_len, "Tokens per text in --embed mode")->capture_default_str();
+      app.add_option("--texts", o->texts, "Texts per batch in --embed mode")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1 << 16));
+      app.add_option("--text-len", o->text_len, "Tokens per text in --embed mode")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1 << 16));
       return [o] { return run_bench(*o); };
     }};
 

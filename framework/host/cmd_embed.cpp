@@ -96,13 +96,17 @@ tessel::host::Command embed_cmd{
             while (true) {
               const size_t nl = prompt.find('\n', start);
               seg.text = prompt.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-              spec.inputs.push_back(seg);
+              if (!seg.text.empty() && seg.text.back() == '\r') seg.text.pop_back();
+              // Blank lines separate texts, as in -f files; they are not texts themselves.
+              if (!seg.text.empty()) spec.inputs.push_back(seg);
               if (nl == std::string::npos) break;
               start = nl + 1;
             }
           }
         }
-        if (spec.inputs.empty()) throw tessel::Error("embed: give texts (-p TEXT, -f FILE or --ids 1,2,3)");
+        if (spec.inputs.empty())
+          throw tessel::Error(o->prompts.empty() ? "embed: give texts (-p TEXT, -f FILE or --ids 1,2,3)"
+                                                 : "embed: -p holds no text (empty or only blank lines)");
         spec.plugin_paths.assign(o->plugin_paths.begin(), o->plugin_paths.end());
         return tessel::run_task(spec);
       };

@@ -74,13 +74,14 @@ tessel::host::Command generate_cmd{
           throw tessel::Error("--seed " + std::to_string(o->seed) + " is out of range: expected -1 (random) or 0..4294967295");
         else spec.generate.sampler.seed = uint64_t(o->seed);
         spec.model.mmproj = o->mmproj;
-        if (o->images.empty()) {
+        if (o->images.empty() && o->mmproj.empty()) {
           tessel::InputSegment seg;
           seg.adapter = "tokens";
           seg.text = o->prompt;
           spec.inputs.push_back(seg);
         } else {
-          // Text and images in prompt order, as llama.cpp's mtmd-cli splits on its marker.
+          // Text and images in prompt order, as llama.cpp's mtmd-cli splits on its marker
+          // (a marker without an image is refused there, not fed to the model as text).
           std::vector<std::filesystem::path> images(o->images.begin(), o->images.end());
           spec.inputs = tessel::split_media_prompt(o->prompt, images, o->mmproj);
         }

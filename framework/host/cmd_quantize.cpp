@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "tessel/output_file.hpp"
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
 #include "tessel/quantize_convert.hpp"
@@ -68,6 +69,7 @@ int run_quantize(const Options& o) {
 
   auto reg = make_registry();
   auto file = open_model_file(*reg, o.input);
+  check_not_an_input(o.output);  // before the work, not only at write time
   auto codecs = load_codecs(*reg);
   auto writer = writer_for(*reg);
 

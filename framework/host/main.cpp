@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <new>
+#include <stdexcept>
 
 #include "command.hpp"
 #include "tessel/error.hpp"
@@ -60,10 +62,22 @@ int main(int argc, char** argv) {
       std::cerr << "tessel " << sub->get_name() << ": error: " << e.what() << "\n";
       return 1;
     } catch (const std::bad_alloc&) {
-      std::cerr << "tessel " << sub->get_name() << ": error: out of memory\n";
+      std::cerr << "tessel " << sub->get_name()
+                << ": error: out of memory (a size in the input or the options is larger than this machine can hold)\n";
+      return 1;
+    } catch (const std::length_error& e) {
+      // std::vector's "cannot create std::vector larger than max_size()": a size
+      // read from a file or flag that no check caught.
+      std::cerr << "tessel " << sub->get_name() << ": error: a size in the input or options is too large ("
+                << tessel::Error(e.what()).what() << ")\n";
       return 1;
     } catch (const std::exception& e) {
-      std::cerr << "tessel " << sub->get_name() << ": internal error: " << e.what() << "\n";
+      std::cerr << "tessel " << sub->get_name() << ": internal error: " << tessel::Error(e.what()).what() << "\n";
+      return 70;
+    } catch (...) {
+      // A plugin may throw anything; letting it escape main would abort().
+      std::cerr << "tessel " << sub->get_name()
+                << ": internal error: an exception that is not a std::exception (thrown by a plugin?)\n";
       return 70;
     }
   }

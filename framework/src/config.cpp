@@ -10,8 +10,11 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "tessel/error.hpp"
+#include "tessel/output_file.hpp"
+#include "tessel/threadpool.hpp"
 
 namespace tessel {
 
@@ -91,9 +94,14 @@ struct Reader {
   // Visits a mapping; an unknown key is an error listing the known ones.
   void map(const YAML::Node& n, const std::string& prefix, const std::map<std::string, Handler>& known) const {
     if (!n.IsMap()) fail(n, prefix.empty() ? "(top level)" : prefix, "must be a mapping of keys to values");
+    std::vector<std::string> seen;
     for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) fail(kv.first, prefix.empty() ? "(top level)" : prefix, "has a key that is not a plain name");
       std::string k = kv.first.Scalar();
       std::string full = prefix.empty() ? k : prefix + "." + k;
+      // yaml-cpp keeps both copies of a repeated key; which one wins would be a guess.
+      if (std::find(seen.begin(), seen.end(), k) != seen.end()) fail(kv.first, full, "is given twice");
+      seen.push_back(k);
       auto it = known.find(k);
       if (it == known.end()) {
         std::string list;
@@ -242,10 +250,14 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
     {"output", [&](auto& v, auto& k) { s.output = r.str(v, k); }},
   });
   if (!have_model) throw Error(r.source + ": 'model' is required (model: { path: FILE.gguf })");
-  if (s.runtime.threads < 0) throw Error(r.source + ": 'runtime.threads' must be >= 0");
-  if (s.runtime.n_ctx < 0) throw Error(r.source + ": 'runtime.context' must be >= 0");
-  if (s.runtime.n_batch <= 0) throw Error(r.source + ": 'runtime.batch' must be > 0");
-  if (s.generate.max_tokens < 0) throw Error(r.source + ": 'generate.max_tokens' must be >= 0");
+  // Named through where(): a value set by --set blames the flag, not the file.
+  auto check = [&](bool ok, const char* a, const char* b, const char* key, const std::string& what) {
+    if (!ok) r.fail(root[a][b], key, what);
+  };
+  check(s.runtime.threads >= 0, "runtime", "threads", "runtime.threads", "must be >= 0");
+  check(s.runtime.n_ctx >= 0, "runtime", "context", "runtime.context", "must be >= 0");
+  check(s.runtime.n_batch > 0, "runtime", "batch", "runtime.batch", "must be > 0");
+  check(s.generate.max_tokens >= 0, "generate", "max_tokens", "generate.max_tokens", "must be >= 0");
 }
 
 // "a.b.c=value": sets root[a][b][c] = value (parsed as YAML, so lists work).
@@ -280,14 +292,44 @@ void apply_override(YAML::Node& root, const std::string& ov) {
 
 }  // namespace
 
+namespace {
+
+// yaml-cpp gives up on deep flow nesting with the message "bad file" (and
+// recursion costs stack): a config is a few levels deep, so refuse early.
+void check_nesting(const std::string& text, const std::string& source) {
+  constexpr int kMaxDepth = 64;
+  int depth = 0, line = 1;
+  char quote = 0;
+  for (char c : text) {
+    if (c == '\n') ++line;
+    if (quote) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth)
+        throw Error(source + ":" + std::to_string(line) + ": invalid YAML: nested more than " +
+                    std::to_string(kMaxDepth) + " levels deep");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+}  // namespace
+
 PipelineSpec parse_pipeline(const std::string& yaml_text, const std::string& source,
                             const std::vector<std::string>& overrides) {
+  check_nesting(yaml_text, source);
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::ParserException& e) {
     throw Error(source + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                ": invalid YAML: " + e.msg);
+                ": invalid YAML: " + (e.msg == "bad file" ? "too deeply nested or unreadable" : e.msg));
+  } catch (const YAML::Exception& e) {
+    throw Error(source + ": invalid YAML: " + e.msg);
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   for (const auto& ov : overrides) apply_override(root, ov);
@@ -300,6 +342,7 @@ PipelineSpec parse_pipeline(const std::string& yaml_text, const std::string& sou
 }
 
 PipelineSpec load_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+  note_input(file);
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error(file.string() + ": cannot open config file");
   std::stringstream ss;
@@ -324,7 +367,31 @@ std::vector<std::string> task_names() {
   return out;
 }
 
+void check_runtime(const PipelineSpec& spec) {
+  const RuntimeOptions& rt = spec.runtime;
+  const std::string at = spec.source + ": ";
+  const int max_threads = max_useful_threads();
+  if (rt.threads < 0 || rt.threads > max_threads)
+    throw Error(at + "runtime.threads (-t) is " + std::to_string(rt.threads) + ": expected 0 (all " +
+                std::to_string(std::thread::hardware_concurrency()) + " cores) up to " +
+                std::to_string(max_threads));
+  // Positions are 32-bit and the KV cache is sized from this: the memory
+  // check happens when the cache is made, this one catches nonsense early.
+  if (rt.n_ctx < 0 || rt.n_ctx > kMaxContext)
+    throw Error(at + "runtime.context (-c) is " + std::to_string(rt.n_ctx) + ": expected 0 (from the model) up to " +
+                std::to_string(kMaxContext));
+  if (rt.n_batch <= 0 || rt.n_batch > kMaxContext)
+    throw Error(at + "runtime.batch (-b) is " + std::to_string(rt.n_batch) + ": expected 1 up to " +
+                std::to_string(kMaxContext));
+}
+
 int run_task(const PipelineSpec& spec) {
+  check_runtime(spec);
+  // Refuse an output that is one of the inputs before any work, not at the end.
+  for (const auto& p : {spec.model.path, spec.model.mmproj}) if (!p.empty()) note_input(p);
+  for (const InputSegment& seg : spec.inputs) if (!seg.file.empty()) note_input(seg.file);
+  if (!spec.output.empty()) check_not_an_input(spec.output);
+  if (!spec.embed.out_path.empty()) check_not_an_input(spec.embed.out_path);
   auto it = task_table().find(spec.task);
   if (it == task_table().end()) {
     std::string known;

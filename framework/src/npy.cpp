@@ -1,9 +1,10 @@
 #include "tessel/npy.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "tessel/error.hpp"
@@ -13,7 +14,9 @@ namespace tessel {
 
 int64_t NpyArray::size() const {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n))
+      throw Error("npy shape has a negative dimension or more than 2^63 elements");
   return n;
 }
 
@@ -60,8 +63,14 @@ std::string header_field(const std::string& h, const std::string& key) {
 }  // namespace
 
 NpyArray read_npy(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(path.string() + ": no such file");
+  // A FIFO or device would block or never end: only regular files are read.
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(path.string() + ": not a regular file, expected a .npy file");
+  note_input(path);
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open");
+  if (!in) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
   char magic[8];
   if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
     throw Error(path.string() + ": not a .npy file (bad magic)");
@@ -88,13 +97,27 @@ NpyArray read_npy(const std::filesystem::path& path) {
   std::string dim;
   while (std::getline(ss, dim, ',')) {
     if (dim.find_first_not_of(' ') == std::string::npos) continue;
-    long long d = std::atoll(dim.c_str());
-    if (d < 0) throw Error(path.string() + ": negative dimension in .npy shape");
+    const size_t first = dim.find_first_not_of(' ');
+    const size_t last = dim.find_last_not_of(' ');
+    const std::string digits = dim.substr(first, last - first + 1);
+    char* end = nullptr;
+    errno = 0;
+    const long long d = std::strtoll(digits.c_str(), &end, 10);
+    if (*end != '\0' || errno == ERANGE || d < 0)
+      throw Error(path.string() + ": .npy shape dimension '" + digits +
+                  "' is not a non-negative integer below 2^63");
     a.shape.push_back(d);
   }
   const size_t width = dtype_width(a.dtype);
-  if (width == 0) throw Error(path.string() + ": unsupported .npy dtype '" + descr + "'");
-  const uint64_t want = uint64_t(a.size()) * width;
+  if (width == 0 || width > 16) throw Error(path.string() + ": unsupported .npy dtype '" + descr + "'");
+  // Checked: a crafted shape whose product wraps around would otherwise pass
+  // the size check below and send consumers reading far past the data.
+  uint64_t want = 1;
+  for (int64_t d : a.shape)
+    if (__builtin_mul_overflow(want, uint64_t(d), &want))
+      throw Error(path.string() + ": .npy shape " + shape + " has more elements than fit in memory");
+  if (__builtin_mul_overflow(want, uint64_t(width), &want))
+    throw Error(path.string() + ": .npy shape " + shape + " has more bytes than fit in memory");
   auto here = in.tellg();
   in.seekg(0, std::ios::end);
   const uint64_t avail = uint64_t(in.tellg() - here);
@@ -107,54 +130,39 @@ NpyArray read_npy(const std::filesystem::path& path) {
   return a;
 }
 
-void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
-  std::random_device rd;
-  auto tmp = path;
-  tmp += ".tmp" + std::to_string(rd());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw Error(path.string() + ": cannot write (folder missing or not writable?)");
-    out.write(content.data(), std::streamsize(content.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw Error(path.string() + ": write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error(path.string() + ": cannot rename temp file into place");
-  }
-}
+namespace {
 
-void write_npy(const std::filesystem::path& path, const NpyArray& arr) {
+void write_npy_bytes(const std::filesystem::path& path, const std::string& dtype,
+                     const std::vector<int64_t>& dims, const void* data, size_t n_bytes) {
   std::string shape = "(";
-  for (size_t k = 0; k < arr.shape.size(); ++k) shape += std::to_string(arr.shape[k]) + ", ";
-  if (arr.shape.size() > 1) shape.resize(shape.size() - 2);
+  for (size_t k = 0; k < dims.size(); ++k) shape += std::to_string(dims[k]) + ", ";
+  if (dims.size() > 1) shape.resize(shape.size() - 2);
   shape += ")";
-  const char* order = arr.dtype == "u1" || arr.dtype == "i1" ? "|" : "<";
-  std::string h = "{'descr': '" + std::string(order) + arr.dtype + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  const char* order = dtype == "u1" || dtype == "i1" ? "|" : "<";
+  std::string h = "{'descr': '" + std::string(order) + dtype + "', 'fortran_order': False, 'shape': " + shape + ", }";
   size_t total = 10 + h.size() + 1;
   h.append((64 - total % 64) % 64, ' ');
   h += '\n';
-  std::string out("\x93NUMPY\x01\x00", 8);
+  std::string head("\x93NUMPY\x01\x00", 8);
   uint16_t hl = uint16_t(h.size());
-  out.append(reinterpret_cast<const char*>(&hl), 2);
-  out += h;
-  out.append(reinterpret_cast<const char*>(arr.bytes.data()), arr.bytes.size());
-  write_file_atomic(path, out);
+  head.append(reinterpret_cast<const char*>(&hl), 2);
+  head += h;
+  OutputFile out(path);
+  out.write(head);
+  if (n_bytes) out.write(data, n_bytes);
+  out.commit();
+}
+
+}  // namespace
+
+void write_npy(const std::filesystem::path& path, const NpyArray& arr) {
+  write_npy_bytes(path, arr.dtype, arr.shape, arr.bytes.data(), arr.bytes.size());
 }
 
 void write_npy(const std::filesystem::path& path, const float* data, const std::vector<int64_t>& shape) {
-  NpyArray a;
-  a.dtype = "f4";
-  a.shape = shape;
-  a.bytes.resize(size_t(a.size()) * 4);
-  if (!a.bytes.empty()) std::memcpy(a.bytes.data(), data, a.bytes.size());
-  write_npy(path, a);
+  NpyArray dims;
+  dims.shape = shape;
+  write_npy_bytes(path, "f4", shape, data, size_t(dims.size()) * 4);
 }
 
 }  // namespace tessel

@@ -1,6 +1,12 @@
 #include "tessel/pipeline.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
 #include "tessel/error.hpp"
+#include "tessel/half.hpp"
+#include "tessel/output_file.hpp"
 
 namespace tessel {
 
@@ -15,6 +21,11 @@ std::shared_ptr<ModelFile> open_model_file(Registry& reg, const std::filesystem:
                                            const std::string& format) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(path.string() + ": no such file");
+  // A FIFO or device as the model would block forever or never end (a folder
+  // may be a checkpoint: the format plugins decide below).
+  if (!std::filesystem::is_directory(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw Error(path.string() + ": not a regular file (a FIFO or device?), expected a model file");
+  note_input(path);
   std::shared_ptr<WeightFormat> fmt;
   if (format != "auto") {
     fmt = reg.create<WeightFormat>("format", format);
@@ -70,6 +81,34 @@ std::shared_ptr<CodecSet> load_codecs(Registry& reg) {
   return set;
 }
 
+namespace {
+
+// Norm weights and biases are small float tensors, and a NaN in one spreads
+// through every activation; the quantized matmuls then launder it into
+// finite garbage (a stream of one token, exit 0). Checking them is cheap:
+// float tensors up to 2^20 values (large float matrices are left alone).
+void check_small_float_tensors(const ModelFile& file) {
+  for (const TensorInfo& t : file.tensors) {
+    if ((t.type != TypeId::F32 && t.type != TypeId::F16) || t.n_elements() > (int64_t(1) << 20)) continue;
+    const size_t n = std::min<size_t>(size_t(t.n_elements()), t.data.size() / (t.type == TypeId::F32 ? 4 : 2));
+    for (size_t i = 0; i < n; ++i) {
+      float v;
+      if (t.type == TypeId::F32) {
+        std::memcpy(&v, t.data.data() + 4 * i, 4);
+      } else {
+        uint16_t h;
+        std::memcpy(&h, t.data.data() + 2 * i, 2);
+        v = fp16_to_fp32(h);
+      }
+      if (!std::isfinite(v))
+        throw Error(file.path.string() + ": tensor '" + t.name + "' holds a non-finite value (" + std::to_string(v) +
+                    ") at element " + std::to_string(i));
+    }
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<Model> load_model(Registry& reg, const std::shared_ptr<ModelFile>& file,
                                   const std::shared_ptr<CodecSet>& codecs,
                                   const RuntimeOptions& opts, const std::string& name) {
@@ -86,6 +125,7 @@ std::shared_ptr<Model> load_model(Registry& reg, const std::shared_ptr<ModelFile
     }
     plugin = info->name;
   }
+  check_small_float_tensors(*file);
   auto archp = reg.create<Architecture>("architecture", plugin);
   std::unique_ptr<Model> model = archp->load(*file, *codecs, opts);
   // The model holds views into the file and codecs: keep them and the plugin alive.

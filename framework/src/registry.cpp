@@ -3,7 +3,10 @@
 #include <boost/dll/import.hpp>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <dlfcn.h>
+
 #include <algorithm>
+#include <iostream>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -87,7 +90,15 @@ void Registry::discover() {
     for (const auto& entry : fs::directory_iterator(dir, ec))
       if (entry.is_regular_file() && is_plugin_file(entry.path())) files.push_back(entry.path());
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) load_file(f);
+    // One broken file must not take every command down with it: say why it
+    // was skipped and go on with the others.
+    for (const auto& f : files) {
+      try {
+        load_file(f);
+      } catch (const Error& e) {
+        std::cerr << "tessel: warning: skipping plugin " << e.what() << "\n";
+      }
+    }
   }
 }
 
@@ -100,7 +111,12 @@ void Registry::load_file(const fs::path& file) {
   auto lib = std::make_shared<dll::shared_library>();
   boost::dll::fs::error_code lec;
   lib->load(boost::dll::fs::path(file.string()), dll::load_mode::rtld_lazy | dll::load_mode::rtld_local, lec);
-  if (lec) throw Error(file.string() + ": cannot load plugin library: " + lec.message());
+  if (lec) {
+    // Boost reports every dlopen failure as "Bad file descriptor"; the loader's
+    // own reason (missing symbol, wrong ELF class, not a library...) is in dlerror().
+    const char* why = dlerror();
+    throw Error(file.string() + ": cannot load plugin library: " + (why ? std::string(why) : lec.message()));
+  }
   if (!lib->has("tessel_plugin"))
     throw Error(file.string() + ": not a tessel plugin (no 'tessel_plugin' symbol)");
   using GetFn = const PluginDescriptor* (*)();

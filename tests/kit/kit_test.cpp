@@ -117,3 +117,17 @@ TEST_CASE("kit: unsupported rope scaling is refused") {
   f->meta.set("llama.rope.scaling.type", MetaValue::of_string("yarn"));
   CHECK_THAT(load_error(f), Catch::Contains("llama.rope.scaling.type") && Catch::Contains("yarn"));
 }
+
+TEST_CASE("kit: tessel dump writes an encoder's intermediates (bert, gemma-embedding)") {
+  for (const char* m : {"golden/models/bert-synth.gguf", "golden/models/gemma-embedding-synth.gguf"}) {
+    INFO(m);
+    const auto dir = test::temp_dir() / "dump";
+    const auto r = test::run_tessel({"dump", "-m", test::shared_path(m).string(), "--ids", "2,10,11,12",
+                                     "-o", dir.string(), "-t", "1"});
+    REQUIRE(r.exit_code == 0);
+    const std::string index = test::read_text(dir / "index.json");
+    CHECK(index.find("\"kqv_out-0\"") != std::string::npos);
+    CHECK(index.find("\"attn_out-0\"") != std::string::npos);
+    CHECK(std::filesystem::exists(dir / "attn_out-0.npy"));
+  }
+}

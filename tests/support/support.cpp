@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -39,8 +40,15 @@ fs::path shared_path(const std::string& rel) {
 }
 
 fs::path temp_dir() {
+  // Locked: tests run tessel from several threads at once (concurrency tests).
+  static std::mutex mu;
   static std::mt19937_64 rng{std::random_device{}()};
-  fs::path d = fs::temp_directory_path() / ("tessel-test-" + std::to_string(getpid()) + "-" + std::to_string(rng()));
+  uint64_t id;
+  {
+    std::lock_guard lock(mu);
+    id = rng();
+  }
+  fs::path d = fs::temp_directory_path() / ("tessel-test-" + std::to_string(getpid()) + "-" + std::to_string(id));
   fs::create_directories(d);
   return d;
 }

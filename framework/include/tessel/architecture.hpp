@@ -18,7 +18,10 @@ namespace tessel {
 struct RuntimeOptions {
   int threads = 0;          // 0: all cores
   int n_ctx = 0;            // 0: min(n_ctx_train, 4096)
-  int n_batch = 512;        // rows per forward() call
+  // Rows per forward() call: the prompt decoder (decode_prompt) and the
+  // Embedder split their work into batches of at most this many rows; a
+  // model runs whatever batch it is given.
+  int n_batch = 512;
   bool kv_f16 = true;       // llama.cpp's default KV cache type
   bool flash_attn = false;  // llama.cpp's flash-attention numerics (F16 V·P accumulation)
 };
@@ -79,19 +82,24 @@ class Model {
  public:
   virtual ~Model() = default;
   virtual const HParams& hparams() const = 0;
-  virtual std::unique_ptr<Context> new_context(const RuntimeOptions& opts) const = 0;
+  // A model that runs text batches overrides these three; the defaults throw
+  // naming the architecture (a vision projector has none of them).
+  virtual std::unique_ptr<Context> new_context(const RuntimeOptions& opts) const;
   // Throws tessel::Error when the batch does not fit the context, a token id
   // is out of range or the embedding width is wrong.
-  virtual void forward(const Batch& batch, Context& ctx, Outputs& out) = 0;
+  virtual void forward(const Batch& batch, Context& ctx, Outputs& out);
   // The token-embedding lookup as raw rows [ids.size(), n_embd], without any
   // architecture input scaling (feeding them back via Batch::embd must be
   // equivalent to feeding the tokens, as llama.cpp's batch.embd is).
-  virtual void embed_tokens(std::span<const TokenId> ids, float* rows) const = 0;
-  // Heads applied after pooling (EmbeddingGemma's dense_2/dense_3):
-  // [n_rows, n_embd] -> [n_rows, n_embd_out]. Default: identity.
-  virtual void pooled_head(std::span<const float> in, size_t n_rows, std::vector<float>& out) const {
+  virtual void embed_tokens(std::span<const TokenId> ids, float* rows) const;
+  // Heads applied after pooling (EmbeddingGemma's dense_2/dense_3, a
+  // reranker's classifier): [n_rows, n_embd] -> [n_rows, n_embd_out], run on
+  // the context's threads. Default: identity.
+  virtual void pooled_head(std::span<const float> in, size_t n_rows, std::vector<float>& out,
+                           Context& ctx) const {
     out.assign(in.begin(), in.end());
     (void)n_rows;
+    (void)ctx;
   }
 };
 

@@ -81,6 +81,11 @@ using TaskFn = int (*)(const PipelineSpec&);
 struct TaskRegistration {
   TaskRegistration(const char* name, TaskFn fn);
 };
+// The largest context or batch any config may ask for (2^24 tokens).
+inline constexpr int kMaxContext = 1 << 24;
+// Throws tessel::Error naming the key and flag when threads, context or batch
+// are out of range (run_task calls it: flags and configs both pass here).
+void check_runtime(const PipelineSpec& spec);
 // Runs spec.task; throws naming the known tasks when it is not registered.
 int run_task(const PipelineSpec& spec);
 std::vector<std::string> task_names();

@@ -3,7 +3,6 @@
 // packed into one forward pass (one sequence each), pooled per sequence
 // (none | mean | cls | last | rank), the model's pooled head (EmbeddingGemma's
 // dense_2/dense_3), optional Matryoshka truncation, then --embd-normalize.
-// Also the small pieces encoder architectures share (gemma-embedding, bert).
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -109,46 +108,5 @@ struct Run {
   Pooling pooling = Pooling::mean;
 };
 Run run_embeddings(const PipelineSpec& spec, bool show_progress);
-
-// ------------------------------------------------ encoder architectures --
-
-// Per-session state of an encoder without KV cache: a thread pool and scratch.
-class EncoderContext : public Context {
- public:
-  EncoderContext(const RuntimeOptions& o, int64_t n_ctx) : pool(o.threads), n_ctx_(int32_t(n_ctx)) {}
-  void clear() override {}
-  int32_t n_ctx() const override { return n_ctx_; }
-  int32_t n_past(int32_t) const override { return 0; }  // nothing is remembered
-  ThreadPool pool;
-  kernels::Scratch scratch;
-
- private:
-  int32_t n_ctx_;
-};
-
-// llama_pooling_type numbering in <arch>.pooling_type: 0 none, 1 mean, 2 cls,
-// 3 last, 4 rank; absent or -1 -> "none".
-std::string pooling_from_metadata(const Metadata& m, const std::string& key);
-// A 1-D weight as floats / a 2-D weight [n_out rows of n_in]; throws naming
-// the file, tensor, its shape and the expected one.
-std::vector<float> load_vector(const ModelFile& f, const CodecSet& codecs, const std::string& name,
-                               int64_t n);
-kernels::Matrix load_matrix(const ModelFile& f, const CodecSet& codecs, const std::string& name,
-                            int64_t n_in, int64_t n_out);
-// head_count / head_count_kv must divide each other and n_embd (keys under `prefix`).
-void check_heads(const ModelFile& f, const std::string& prefix, const HParams& hp);
-// Sizes agree and positions are in [0, n_ctx). Encoders keep no state: each
-// sequence must arrive whole in one batch.
-void check_batch(const char* arch, const Batch& b, int64_t n_embd, int64_t n_ctx);
-float* grow(std::vector<float>& v, size_t n);
-
-// Non-causal attention of an encoder batch without cache: q [n, n_head *
-// head_dim], k/v [n, n_head_kv * head_dim] (F32), every row attending to the
-// rows of its own sequence (mp.causal is ignored; mp.swa/window apply).
-// Each contiguous run of one sequence is handled on its own, so the cost is
-// the sum of the squared sequence lengths, not the square of the batch.
-void encoder_attention(ThreadPool& pool, const Batch& batch, const float* q, const float* k,
-                       const float* v, const kernels::MaskParams& mp, const kernels::AttnParams& ap,
-                       float* out, kernels::Scratch& scratch, std::vector<float>& mask_buf);
 
 }  // namespace tessel::embed

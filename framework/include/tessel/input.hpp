@@ -3,6 +3,7 @@
 // an image) into batch chunks: token ids or embedding rows of width n_embd,
 // never both in one chunk. Chunks are decoded in order into one KV cache.
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +30,7 @@ struct AdapterContext {
   const Model* model = nullptr;
   const Tokenizer* tokenizer = nullptr;
   Registry* registry = nullptr;   // to load further plugins (e.g. the mmproj's)
+  int threads = 0;                // runtime.threads, for models an adapter runs (vision encoders)
   bool first_segment = true;      // add BOS only at the very start
   bool add_special = true;
   bool parse_special = true;      // as llama.cpp's tools tokenize prompts
@@ -45,5 +47,9 @@ class InputAdapter : public PluginObject {
  public:
   virtual std::vector<BatchChunk> adapt(const InputSegment& seg, const AdapterContext& ctx) const = 0;
 };
+
+// Adapters call this first: a parameter they don't read (a typo like "scal")
+// is an error naming it and the known ones, not silently ignored.
+void check_params(const InputSegment& seg, std::initializer_list<const char*> known);
 
 }  // namespace tessel

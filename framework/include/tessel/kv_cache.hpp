@@ -4,6 +4,8 @@
 // remembers the position and sequence of the token it holds, which is all the
 // mask builder needs (kernels::build_mask).
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -14,6 +16,8 @@ namespace tessel {
 class KvCache {
  public:
   // n_embd_k / n_embd_v: floats per cell and layer (n_head_kv * head_dim).
+  // Throws tessel::Error, saying how much memory it would take, when the cache
+  // is larger than this machine's memory.
   KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_embd_v, bool f16);
 
   int64_t n_ctx() const { return n_ctx_; }
@@ -46,8 +50,11 @@ class KvCache {
   bool f16_;
   int64_t used_ = 0;
   std::vector<int32_t> cell_pos_, cell_seq_;
-  std::vector<std::vector<uint16_t>> k16_, v16_;
-  std::vector<std::vector<float>> k32_, v32_;
+  // Zeroed lazily (calloc maps fresh pages): a large context costs memory only
+  // as far as it is used, instead of zero-filling every cell up front.
+  struct FreeDeleter { void operator()(void* p) const { std::free(p); } };
+  using Rows = std::unique_ptr<void, FreeDeleter>;
+  std::vector<Rows> k_, v_;  // per layer: uint16_t (F16) or float cells
 };
 
 }  // namespace tessel

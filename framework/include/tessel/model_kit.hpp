@@ -169,6 +169,9 @@ class ModelContext : public Context {
   std::vector<std::vector<float>> bufs_;
 };
 
+// y = W in (+ b) on a kit context's threads (pooled heads run outside a pass).
+void linear(Context& ctx, const Linear& l, const float* in, int64_t rows, float* y);
+
 // ------------------------------------------------------------------- pass --
 
 // One forward() call. x is the residual stream [m, n_embd]; m starts at the

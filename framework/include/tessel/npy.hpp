@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tessel/output_file.hpp"  // write_file_atomic
+
 namespace tessel {
 
 struct NpyArray {
@@ -19,11 +21,8 @@ struct NpyArray {
 
 // Throws tessel::Error naming the file and what is wrong.
 NpyArray read_npy(const std::filesystem::path& path);
-// Atomic: writes a temp file in the same folder, then renames.
+// Through an OutputFile: whole or not at all, devices streamed.
 void write_npy(const std::filesystem::path& path, const float* data, const std::vector<int64_t>& shape);
 void write_npy(const std::filesystem::path& path, const NpyArray& arr);
-
-// Writes `content` to `path` atomically (temp name + rename).
-void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 
 }  // namespace tessel

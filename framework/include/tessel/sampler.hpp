@@ -19,14 +19,16 @@
 
 namespace tessel {
 
-struct TokenData {
+// One sampling candidate (llama.cpp's llama_token_data). Named apart from the
+// vocabulary's TokenData: two structs of one name broke the one-definition rule.
+struct CandidateToken {
   TokenId id = 0;
   float logit = 0.0f;
   float p = 0.0f;
 };
 
 struct Candidates {
-  std::vector<TokenData> data;
+  std::vector<CandidateToken> data;
   bool sorted = false;   // data is in descending logit order
   int selected = -1;     // index into data after a draw
 

@@ -15,9 +15,14 @@
 
 namespace tessel {
 
+// The most threads worth running here: 4 x the cores, at least 8. More only
+// spin against each other (-t 1000 made 5 tokens take 12 s); configs and flags
+// asking for more are refused, and a pool never starts more.
+int max_useful_threads();
+
 class ThreadPool {
  public:
-  // threads <= 0: std::thread::hardware_concurrency().
+  // threads <= 0: std::thread::hardware_concurrency(); capped at max_useful_threads().
   explicit ThreadPool(int threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;

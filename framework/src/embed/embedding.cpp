@@ -1,12 +1,10 @@
-// Pooling, normalization and the batching Embedder (llama-embedding's loop),
-// plus the helpers encoder architectures share.
+// Pooling, normalization and the batching Embedder (llama-embedding's loop).
 #include "tessel/embedding.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "tessel/error.hpp"
-#include "tessel/model_kit.hpp"
 
 namespace tessel::embed {
 
@@ -193,7 +191,7 @@ void Embedder::run_batch(const std::vector<Input>& inputs, size_t first, size_t 
   }
   const size_t n_rows = none ? batch.size() : count;
   std::vector<float> head;
-  model_.pooled_head(pooled, n_rows, head);
+  model_.pooled_head(pooled, n_rows, head, *ctx_);
   if (n_rows == 0 || head.size() % n_rows != 0)
     throw Error("embed: the model's pooled head returned " + std::to_string(head.size()) +
                 " values for " + std::to_string(n_rows) + " rows");
@@ -207,79 +205,6 @@ void Embedder::run_batch(const std::vector<Input>& inputs, size_t first, size_t 
     for (size_t i = 0; i < nr; ++i)
       normalize(head.data() + (r0 + i) * size_t(w_head), r.data.data() + i * size_t(w), w, opts_.normalize);
   }
-}
-
-// ------------------------------------------------ encoder architectures --
-
-std::string pooling_from_metadata(const Metadata& m, const std::string& key) {
-  const int64_t t = m.get_int(key, -1);
-  switch (t) {
-    case -1:
-    case 0: return "none";
-    case 1: return "mean";
-    case 2: return "cls";
-    case 3: return "last";
-    case 4: return "rank";
-    default:
-      throw Error(m.source + ": " + key + " = " + std::to_string(t) +
-                  " is not a pooling type (0 none, 1 mean, 2 cls, 3 last, 4 rank)");
-  }
-}
-
-std::vector<float> load_vector(const ModelFile& f, const CodecSet& codecs, const std::string& name,
-                               int64_t n) {
-  const TensorInfo& t = f.get(name);
-  if (t.n_elements() != n)
-    throw Error(f.path.string() + ": tensor " + name + " has shape " + t.shape_string() +
-                "; expected [" + std::to_string(n) + "]");
-  std::vector<float> v(static_cast<size_t>(n));
-  codecs.get(t.type, name).to_float(t.data.data(), v.data(), size_t(n));
-  return v;
-}
-
-kernels::Matrix load_matrix(const ModelFile& f, const CodecSet& codecs, const std::string& name,
-                            int64_t n_in, int64_t n_out) {
-  const TensorInfo& t = f.get(name);
-  if (t.ne[0] != n_in || t.ne[1] != n_out || t.ne[2] != 1 || t.ne[3] != 1)
-    throw Error(f.path.string() + ": tensor " + name + " has shape " + t.shape_string() +
-                "; expected [" + std::to_string(n_in) + ", " + std::to_string(n_out) + "]");
-  return kernels::Matrix::from(t, codecs);
-}
-
-void check_heads(const ModelFile& f, const std::string& prefix, const HParams& hp) {
-  if (hp.n_embd <= 0 || hp.n_layer < 0 || hp.n_ff <= 0)
-    throw Error(f.path.string() + ": " + prefix + "embedding_length / block_count / feed_forward_length must be positive");
-  if (hp.n_head <= 0 || hp.n_head_kv <= 0 || hp.n_head % hp.n_head_kv != 0 || hp.n_embd % hp.n_head != 0)
-    throw Error(f.path.string() + ": " + prefix + "attention.head_count " + std::to_string(hp.n_head) +
-                " / head_count_kv " + std::to_string(hp.n_head_kv) + " don't divide each other and n_embd " +
-                std::to_string(hp.n_embd));
-}
-
-void check_batch(const char* arch, const Batch& b, int64_t n_embd, int64_t n_ctx) {
-  const size_t n = b.size();
-  const std::string a(arch);
-  if (n == 0) throw Error(a + ": empty batch");
-  if (b.seq.size() != n || b.output.size() != n)
-    throw Error(a + ": batch pos/seq/output sizes differ");
-  if (b.embd.empty() ? b.tokens.size() != n : (!b.tokens.empty() || b.embd.size() != n * size_t(n_embd)))
-    throw Error(a + ": the batch needs " + std::to_string(n) + " tokens or " + std::to_string(n) +
-                " x " + std::to_string(n_embd) + " embedding values, got " +
-                std::to_string(b.tokens.size()) + " tokens and " + std::to_string(b.embd.size()) + " values");
-  for (size_t i = 0; i < n; ++i)
-    if (b.pos[i] < 0 || b.pos[i] >= n_ctx)
-      throw Error(a + ": position " + std::to_string(b.pos[i]) + " is outside the context of " +
-                  std::to_string(n_ctx) + " (a text of more tokens than the model takes?)");
-}
-
-float* grow(std::vector<float>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
-
-void encoder_attention(ThreadPool& pool, const Batch& batch, const float* q, const float* k,
-                       const float* v, const kernels::MaskParams& mp, const kernels::AttnParams& ap,
-                       float* out, kernels::Scratch& scratch, std::vector<float>& mask_buf) {
-  kit::sequence_attention(pool, batch, q, k, v, mp, ap, out, scratch, mask_buf);
 }
 
 }  // namespace tessel::embed

@@ -1,5 +1,6 @@
 // Embedding writers: llama-embedding's JSON text, JSON lines, .npy and plain
 // text. Files are written atomically (temp + rename).
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -101,6 +102,13 @@ std::string format_txt(const std::vector<Result>& results) {
 
 void write_results(const std::vector<Result>& results, const std::vector<std::string>& texts,
                    const EmbedSpec& spec) {
+  // NaN would be written as `nan` (not JSON) or silently poison an .npy: a
+  // model with broken weights or hparams must fail, not produce garbage.
+  for (size_t i = 0; i < results.size(); ++i)
+    for (size_t j = 0; j < results[i].data.size(); ++j)
+      if (!std::isfinite(results[i].data[j]))
+        throw Error("embed: the embedding of input " + std::to_string(i) + " holds a non-finite value at position " +
+                    std::to_string(j) + "; the model's weights or hyperparameters are invalid");
   std::string text;
   if (spec.output == "npy") {
     if (spec.out_path.empty())
@@ -121,6 +129,7 @@ void write_results(const std::vector<Result>& results, const std::vector<std::st
   if (spec.out_path.empty()) {
     std::cout << text;
     std::cout.flush();
+    if (!std::cout) throw Error("embed: writing to standard output failed");
   } else {
     write_file_atomic(spec.out_path, text);
   }

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "tessel/output_file.hpp"
 #include "tessel/embedding.hpp"
 #include "tessel/error.hpp"
 #include "tessel/input.hpp"
@@ -24,6 +25,7 @@ namespace {
 
 // One text per line; a trailing '\r' goes, empty lines are skipped.
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  note_input(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("embed: can't open the input file " + path.string());
   std::vector<std::string> lines;
@@ -57,7 +59,10 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
     const InputSegment& seg = spec.inputs[i];
     const std::string where = "inputs[" + std::to_string(i) + "]";
     if (seg.adapter == "tokens") {
+      check_params(seg, {});  // embed always adds and parses specials, as llama-embedding
       const int given = int(!seg.text.empty()) + int(!seg.ids.empty()) + int(!seg.file.empty());
+      if (given == 0)
+        throw Error(where + ": the text is empty (an empty -p or blank line?): give a non-empty text, ids or a file");
       if (given != 1) throw Error(where + ": give exactly one of text, ids or file");
       if (!seg.ids.empty()) {
         Input in;
@@ -78,6 +83,7 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
     actx.model_file = file.get();
     actx.model = &model;
     actx.registry = &reg;
+    actx.threads = spec.runtime.threads;
     if (!tok && file->meta.has("tokenizer.ggml.model")) tok = make_tokenizer(reg, file, spec.tokenizer);
     actx.tokenizer = tok.get();
     Input in;

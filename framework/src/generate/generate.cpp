@@ -124,6 +124,7 @@ std::vector<BatchChunk> build_prompt(const PipelineSpec& spec, Registry& reg, co
   actx.tokenizer = &tok;
   actx.add_special = true;
   actx.parse_special = true;
+  actx.threads = spec.runtime.threads;
   auto chunks = assemble_prompt(reg, segments, actx);
   if (prompt_rows(chunks) == 0)
     throw Error(spec.source + ": the prompt is empty after tokenization (and the model adds no BOS)");

@@ -25,7 +25,7 @@ Candidates Candidates::from_logits(std::span<const float> logits) {
 namespace sampling {
 namespace {
 
-bool by_logit_desc(const TokenData& a, const TokenData& b) { return a.logit > b.logit; }
+bool by_logit_desc(const CandidateToken& a, const CandidateToken& b) { return a.logit > b.logit; }
 
 // Keeps the n best (by logit) in descending order; the list counts as sorted after.
 void sort_top(Candidates& c, size_t n) {
@@ -92,7 +92,7 @@ void typical(Candidates& c, float p, size_t min_keep) {
       break;
     }
   }
-  std::vector<TokenData> kept;
+  std::vector<CandidateToken> kept;
   kept.reserve(last);
   for (size_t i = 0; i < last; ++i) kept.push_back(c.data[idx[i]]);
   c.data = std::move(kept);
@@ -125,7 +125,7 @@ void min_p(Candidates& c, float p, size_t min_keep) {
     float max_l = -FLT_MAX;
     for (const auto& t : c.data) max_l = std::max(max_l, t.logit);
     const float min_logit = max_l + std::log(p);
-    std::vector<TokenData> kept;
+    std::vector<CandidateToken> kept;
     for (const auto& t : c.data)
       if (t.logit >= min_logit) kept.push_back(t);
     if (!kept.empty() && kept.size() >= min_keep) {
@@ -217,7 +217,39 @@ uint32_t resolve_seed(uint64_t seed) {
 
 }  // namespace
 
+namespace {
+
+// Every value the chain divides by, compares with or exponentiates: NaN or an
+// infinity would silently turn the distribution into <unk> streams.
+void check_spec(const SamplerSpec& s) {
+  auto finite = [](const char* key, const char* flag, float v, const char* want) {
+    if (!std::isfinite(v))
+      throw Error(std::string("generate.sampler.") + key + " (" + flag + ") is " + std::to_string(v) +
+                  ": expected " + want);
+  };
+  auto in_range = [&](const char* key, const char* flag, float v, float lo, float hi, const char* want) {
+    finite(key, flag, v, want);
+    if (v < lo || v > hi)
+      throw Error(std::string("generate.sampler.") + key + " (" + flag + ") is " + std::to_string(v) +
+                  ": expected " + want);
+  };
+  finite("temperature", "--temp", s.temperature, "a finite number (<= 0: greedy)");
+  in_range("top_p", "--top-p", s.top_p, 0.0f, 1.0f, "a number in [0, 1] (1: off)");
+  in_range("min_p", "--min-p", s.min_p, 0.0f, 1.0f, "a number in [0, 1] (0: off)");
+  in_range("typical_p", "--typical", s.typical_p, 0.0f, 1.0f, "a number in [0, 1] (1: off)");
+  // llama.cpp divides positive logits by repeat_penalty: 0 or less has no meaning.
+  in_range("repeat_penalty", "--repeat-penalty", s.repeat_penalty, 1e-6f, 1e6f,
+           "a positive finite number (1: off)");
+  in_range("frequency_penalty", "--frequency-penalty", s.frequency_penalty, -1e6f, 1e6f,
+           "a finite number (0: off)");
+  in_range("presence_penalty", "--presence-penalty", s.presence_penalty, -1e6f, 1e6f,
+           "a finite number (0: off)");
+}
+
+}  // namespace
+
 Sampler::Sampler(const SamplerSpec& spec, int32_t n_ctx) : spec_(spec) {
+  check_spec(spec);
   if (spec.repeat_last_n < -1)
     throw Error("generate.sampler.repeat_last_n " + std::to_string(spec.repeat_last_n) +
                 " is invalid: expected -1 (whole context), 0 (off) or a positive count");
@@ -248,6 +280,10 @@ void Sampler::reset() {
 
 TokenId Sampler::sample(std::span<const float> logits) {
   if (logits.empty()) throw Error("sampler: empty logits row");
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (std::isnan(logits[i]))
+      throw Error("the model produced a NaN logit (token " + std::to_string(i) +
+                  "): its weights or hyperparameters hold non-finite or invalid values");
   cur_ = Candidates::from_logits(logits);
   for (TokenId b : banned_)
     if (b >= 0 && size_t(b) < cur_.size()) cur_.data[b].logit = -INFINITY;

@@ -1,21 +1,53 @@
 #include "tessel/kv_cache.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <string>
 
 #include "tessel/error.hpp"
 #include "tessel/half.hpp"
 
 namespace tessel {
 
+namespace {
+
+std::string gib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / double(1ull << 30));
+  return buf;
+}
+
+}  // namespace
+
 KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_embd_v, bool f16)
-    : n_layer_(n_layer), n_ctx_(n_ctx), n_embd_k_(n_embd_k), n_embd_v_(n_embd_v), f16_(f16),
-      cell_pos_(size_t(n_ctx), -1), cell_seq_(size_t(n_ctx), -1) {
-  if (f16_) {
-    k16_.assign(size_t(n_layer), std::vector<uint16_t>(size_t(n_ctx * n_embd_k), 0));
-    v16_.assign(size_t(n_layer), std::vector<uint16_t>(size_t(n_ctx * n_embd_v), 0));
-  } else {
-    k32_.assign(size_t(n_layer), std::vector<float>(size_t(n_ctx * n_embd_k), 0.0f));
-    v32_.assign(size_t(n_layer), std::vector<float>(size_t(n_ctx * n_embd_v), 0.0f));
+    : n_layer_(n_layer), n_ctx_(n_ctx), n_embd_k_(n_embd_k), n_embd_v_(n_embd_v), f16_(f16) {
+  if (n_layer < 0 || n_ctx < 0 || n_embd_k < 0 || n_embd_v < 0)
+    throw Error("KV cache: invalid shape (" + std::to_string(n_layer) + " layers, context " +
+                std::to_string(n_ctx) + ", " + std::to_string(n_embd_k) + "/" + std::to_string(n_embd_v) +
+                " values per cell)");
+  const double elem = f16 ? 2.0 : 4.0;
+  const double per_layer_k = double(n_ctx) * double(n_embd_k) * elem;
+  const double per_layer_v = double(n_ctx) * double(n_embd_v) * elem;
+  const double total = double(n_layer) * (per_layer_k + per_layer_v);
+  const double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  if (memory > 0 && total > memory)
+    throw Error("the KV cache for a context of " + std::to_string(n_ctx) + " tokens needs " + gib(total) +
+                " (" + std::to_string(n_layer) + " layers), more than this machine's " + gib(memory) +
+                " of memory; use a smaller context (-c / runtime.context)");
+  cell_pos_.assign(size_t(n_ctx), -1);
+  cell_seq_.assign(size_t(n_ctx), -1);
+  auto zeroed = [&](double bytes) {
+    Rows p(std::calloc(1, std::max<size_t>(size_t(bytes), 1)));
+    if (!p)
+      throw Error("out of memory allocating " + gib(total) + " for the KV cache (context " +
+                  std::to_string(n_ctx) + "); use a smaller context (-c / runtime.context)");
+    return p;
+  };
+  for (int64_t il = 0; il < n_layer; ++il) {
+    k_.push_back(zeroed(per_layer_k));
+    v_.push_back(zeroed(per_layer_v));
   }
 }
 
@@ -55,21 +87,21 @@ int32_t KvCache::n_past(int32_t seq) const {
 
 void KvCache::store(int64_t il, int64_t cell, int64_t n, const float* k, const float* v) {
   if (f16_) {
-    uint16_t* kd = k16_[size_t(il)].data() + cell * n_embd_k_;
-    uint16_t* vd = v16_[size_t(il)].data() + cell * n_embd_v_;
+    uint16_t* kd = static_cast<uint16_t*>(k_[size_t(il)].get()) + cell * n_embd_k_;
+    uint16_t* vd = static_cast<uint16_t*>(v_[size_t(il)].get()) + cell * n_embd_v_;
     for (int64_t i = 0; i < n * n_embd_k_; ++i) kd[i] = fp32_to_fp16(k[i]);
     for (int64_t i = 0; i < n * n_embd_v_; ++i) vd[i] = fp32_to_fp16(v[i]);
   } else {
-    std::copy(k, k + n * n_embd_k_, k32_[size_t(il)].data() + cell * n_embd_k_);
-    std::copy(v, v + n * n_embd_v_, v32_[size_t(il)].data() + cell * n_embd_v_);
+    std::copy(k, k + n * n_embd_k_, static_cast<float*>(k_[size_t(il)].get()) + cell * n_embd_k_);
+    std::copy(v, v + n * n_embd_v_, static_cast<float*>(v_[size_t(il)].get()) + cell * n_embd_v_);
   }
 }
 
 kernels::KvView KvCache::view(int64_t il, int64_t n_kv) const {
   kernels::KvView v;
   v.type = f16_ ? TypeId::F16 : TypeId::F32;
-  v.k = f16_ ? static_cast<const void*>(k16_[size_t(il)].data()) : k32_[size_t(il)].data();
-  v.v = f16_ ? static_cast<const void*>(v16_[size_t(il)].data()) : v32_[size_t(il)].data();
+  v.k = k_[size_t(il)].get();
+  v.v = v_[size_t(il)].get();
   v.n_kv = std::min(n_kv, n_ctx_);
   v.k_stride = n_embd_k_;
   v.v_stride = n_embd_v_;

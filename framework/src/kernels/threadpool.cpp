@@ -1,5 +1,7 @@
 #include "tessel/threadpool.hpp"
 
+#include <algorithm>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define TESSEL_PAUSE() _mm_pause()
@@ -14,9 +16,14 @@ namespace {
 constexpr int kSpin = 4000;
 }  // namespace
 
+int max_useful_threads() {
+  return std::max(8, 4 * int(std::thread::hardware_concurrency()));
+}
+
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = int(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
+  threads = std::min(threads, max_useful_threads());
   n_threads_ = threads;
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
 }

@@ -172,13 +172,19 @@ void sequence_attention(ThreadPool& pool, const Batch& batch, const float* q, co
     runs.back().second = i + 1;
   }
   if (!contiguous) runs = {{0, n}};
+  // A run of one sequence without a window sees all of itself: no mask (a
+  // 4096-patch image would need a 64 MB one of zeros).
+  const bool masked = !contiguous || mp.swa != k::MaskParams::Swa::none;
   for (const auto& [b, e] : runs) {
     const int64_t len = e - b;
-    if (mask_buf.size() < size_t(len * len)) mask_buf.resize(size_t(len * len));
-    float* mask = mask_buf.data();
+    float* mask = nullptr;
     const std::span<const int32_t> pos(batch.pos.data() + b, size_t(len)),
         seq(batch.seq.data() + b, size_t(len));
-    k::build_mask(pos, seq, pos, seq, len, mp, mask);
+    if (masked) {
+      if (mask_buf.size() < size_t(len * len)) mask_buf.resize(size_t(len * len));
+      mask = mask_buf.data();
+      k::build_mask(pos, seq, pos, seq, len, mp, mask);
+    }
     const k::KvView kv{TypeId::F32, k + b * nk, v + b * nk, len, nk, nk};
     k::attention(pool, q + b * nq, len, kv, mask, ap, out + b * nq, scratch);
   }

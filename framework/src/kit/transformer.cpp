@@ -30,6 +30,13 @@ float* ModelContext::buf(size_t slot, size_t n) {
   return v.data();
 }
 
+void linear(Context& base, const Linear& l, const float* in, int64_t rows, float* y) {
+  auto* c = dynamic_cast<ModelContext*>(&base);
+  if (!c) throw Error("the context was not made by this model");
+  k::matmul(c->pool, l.w, in, rows, y, c->scratch);
+  if (!l.b.empty()) k::add_row(y, l.b.data(), rows, l.w.n_out);
+}
+
 std::unique_ptr<Context> Transformer::new_context(const RuntimeOptions& o) const {
   const bool cached = hp_.causal;  // encoders see whole sequences: nothing to remember
   int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : cached ? std::min<int64_t>(hp_.n_ctx_train, 4096) : hp_.n_ctx_train;

@@ -36,6 +36,7 @@ int run_score_task(const PipelineSpec& spec) {
   actx.model = model.get();
   actx.tokenizer = tok.get();
   actx.registry = reg.get();
+  actx.threads = spec.runtime.threads;
   const auto chunks = assemble_prompt(*reg, segments, actx);
 
   auto ctx = model->new_context(spec.runtime);

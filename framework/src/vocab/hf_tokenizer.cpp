@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "tessel/error.hpp"
+#include "tessel/output_file.hpp"
 
 namespace tessel {
 namespace {
@@ -28,6 +29,7 @@ using json = nlohmann::json;
 enum : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 
 json read_json(const fs::path& p) {
+  note_input(p);
   std::ifstream in(p, std::ios::binary);
   if (!in) throw Error(p.string() + ": cannot open for reading");
   try {
@@ -135,7 +137,19 @@ std::string pre_tokenizer_name(const json& j, const std::string& src) {
 
 }  // namespace
 
+static Metadata import_checked(const fs::path& input, const fs::path& config_path, int64_t n_vocab);
+
 Metadata import_hf_tokenizer(const fs::path& input, const fs::path& config_path, int64_t n_vocab) {
+  try {
+    return import_checked(input, config_path, n_vocab);
+  } catch (const json::exception& e) {
+    // A field of the wrong type (a number where a string belongs...).
+    throw Error(input.string() + (config_path.empty() ? "" : " (with " + config_path.string() + ")") +
+                ": unexpected tokenizer.json layout: " + e.what());
+  }
+}
+
+static Metadata import_checked(const fs::path& input, const fs::path& config_path, int64_t n_vocab) {
   const std::string src = input.string();
   const json j = read_json(input);
   if (!j.contains("model") || !j["model"].is_object())

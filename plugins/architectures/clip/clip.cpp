@@ -1,5 +1,5 @@
 // The vision encoder of llama.cpp's mmproj files (clip.cpp's build_vit) and
-// the Gemma 3 projector (clip_graph_siglip), from the core kernels:
+// the Gemma 3 projector (clip_graph_siglip), on the model kit:
 //   patch conv (im2col in F16, as ggml_conv_2d) + bias + position embedding
 //   -> [pre_ln] -> blocks (LayerNorm, Q/K/V with bias, F32 attention,
 //   attn_out, residual, LayerNorm, FFN up -> GELU -> down, residual)
@@ -9,291 +9,193 @@
 #include "clip.hpp"
 
 #include <cmath>
-#include <initializer_list>
-#include <string>
+#include <list>
+#include <mutex>
 
 #include "tessel/error.hpp"
 #include "tessel/half.hpp"
-#include "tessel/kernels.hpp"
+#include "tessel/model_kit.hpp"
 #include "tessel/vision.hpp"
 
 namespace tessel::clip {
 namespace {
 
-namespace k = kernels;
-
 struct Block {
-  std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b, q_b, k_b, v_b, o_b, up_b, down_b;
-  k::Matrix q, k, v, o, up, down;
+  kit::Norm ln1, ln2;
+  kit::AttnWeights attn;
+  kit::Linear up, down;
 };
 
 class ClipModel : public VisionModel {
  public:
-  ClipModel(const ModelFile& f, const CodecSet& codecs, const RuntimeOptions& opts)
-      : file_(&f), codecs_(&codecs), path_(f.path.string()), threads_(opts.threads) {
-    const Metadata& m = f.meta;
+  ClipModel(kit::Weights& w, const RuntimeOptions& o) {
+    const kit::HParamReader& r = w.hparams();
     auto& v = vhp_;
-    v.projector = m.get_string("clip.projector_type", "");
-    if (v.projector != "gemma3")
-      throw Error(f.path.string() + ": clip.projector_type '" + v.projector +
-                  "' is not supported (supported: gemma3)");
-    if (!m.get_bool("clip.has_vision_encoder", true))
-      throw Error(f.path.string() + ": clip.has_vision_encoder is false; no vision encoder");
-    if (!m.get_bool("clip.use_gelu", false))
-      throw Error(f.path.string() + ": only clip.use_gelu = true vision FFNs are supported");
-    v.image_size = m.get_int("clip.vision.image_size");
-    v.patch_size = m.get_int("clip.vision.patch_size");
-    v.n_embd = m.get_int("clip.vision.embedding_length");
-    v.n_ff = m.get_int("clip.vision.feed_forward_length");
-    v.n_layer = m.get_int("clip.vision.block_count");
-    v.n_head = m.get_int("clip.vision.attention.head_count");
-    v.n_merge = m.get_int("clip.vision.projector.scale_factor", 4);  // gemma3's default pool
-    eps_ = float(m.get_float("clip.vision.attention.layer_norm_epsilon", 1e-6));
-    if (m.has("clip.vision.image_mean")) {
-      const auto mean = m.get_floats("clip.vision.image_mean");
-      const auto sd = m.get_floats("clip.vision.image_std");
-      if (mean.size() != 3 || sd.size() != 3)
-        throw Error(f.path.string() + ": clip.vision.image_mean/image_std need 3 values");
-      for (int c = 0; c < 3; ++c) v.image_mean[c] = mean[c], v.image_std[c] = sd[c];
+    v.projector = r.string("projector_type", "");
+    if (v.projector != "gemma3") r.fail("projector_type", "'" + v.projector + "' is not supported (gemma3)");
+    if (!r.flag("has_vision_encoder", true)) r.fail("has_vision_encoder", "is false; no vision encoder");
+    if (!r.flag("use_gelu", false)) r.fail("use_gelu", "is false; only GELU vision FFNs are supported");
+    v.image_size = r.count("vision.image_size", 1, 1 << 14);
+    v.patch_size = r.count("vision.patch_size", 1, v.image_size);
+    v.n_embd = r.count("vision.embedding_length", 1, 1 << 16);
+    v.n_ff = r.count("vision.feed_forward_length", 1, 1 << 20);
+    v.n_layer = r.count("vision.block_count", 1, 1024);
+    v.n_head = r.count("vision.attention.head_count", 1, v.n_embd);
+    v.n_merge = r.count("vision.projector.scale_factor", 4, 1, v.image_size);  // gemma3's default pool
+    eps_ = r.positive("vision.attention.layer_norm_epsilon", 1e-6);
+    if (r.has("vision.image_mean")) {
+      const auto mean = r.meta().get_floats(r.key("vision.image_mean"));
+      const auto sd = r.meta().get_floats(r.key("vision.image_std"));
+      if (mean.size() != 3 || sd.size() != 3) r.fail("vision.image_mean", "/ image_std need 3 values each");
+      for (int c = 0; c < 3; ++c) {
+        if (!std::isfinite(mean[c]) || !std::isfinite(sd[c]) || sd[c] == 0.0f)
+          r.fail("vision.image_std", "/ image_mean must be finite with a nonzero std");
+        v.image_mean[c] = mean[c], v.image_std[c] = sd[c];
+      }
     }
-    if (v.patch_size <= 0 || v.image_size % v.patch_size != 0 || v.n_head <= 0 ||
-        v.n_embd % v.n_head != 0 || v.n_merge <= 0 || (v.image_size / v.patch_size) % v.n_merge)
-      throw Error(f.path.string() + ": inconsistent clip.vision sizes (image " +
-                  std::to_string(v.image_size) + ", patch " + std::to_string(v.patch_size) +
-                  ", heads " + std::to_string(v.n_head) + ", scale factor " +
-                  std::to_string(v.n_merge) + ")");
+    if (v.image_size % v.patch_size || v.n_embd % v.n_head || (v.image_size / v.patch_size) % v.n_merge)
+      r.fail("vision", "sizes are inconsistent (image " + std::to_string(v.image_size) + ", patch " +
+                           std::to_string(v.patch_size) + ", heads " + std::to_string(v.n_head) +
+                           ", scale factor " + std::to_string(v.n_merge) + ")");
+    vit_.arch = "clip";
+    vit_.n_embd = v.n_embd, vit_.n_layer = v.n_layer, vit_.n_ff = v.n_ff;
+    vit_.n_head = vit_.n_head_kv = v.n_head;
+    vit_.head_dim = v.n_embd / v.n_head;
     const int64_t E = v.n_embd, P = v.patch_size, side = v.image_size / P;
+    using kit::Bias;
     // Patch conv: ggml's im2col is F16, so the kernel enters the dot as F16.
-    patch_w16_ = to_f16(vec(f.get("v.patch_embd.weight").name, P * P * 3 * E));
-    patch_w_ = f16_matrix("v.patch_embd.weight", patch_w16_, 3 * P * P, E);
-    if (f.find("v.patch_embd.bias")) patch_b_ = vec("v.patch_embd.bias", E);
-    pos_ = vec("v.position_embd.weight", side * side * E);
-    if (f.find("v.pre_ln.weight")) {
-      pre_w_ = vec("v.pre_ln.weight", E);
-      pre_b_ = vec("v.pre_ln.bias", E);
-    }
+    patch_.w = f16_matrix(w, "v.patch_embd.weight", w.vector("v.patch_embd.weight", P * P * 3 * E), 3 * P * P, E);
+    patch_.b = w.optional_vector("v.patch_embd.bias", E);
+    pos_ = w.vector("v.position_embd.weight", side * side * E);
+    pre_ln_ = w.optional_norm("v.pre_ln", E, Bias::required);
     for (int64_t il = 0; il < v.n_layer; ++il) {
       const std::string b = "v.blk." + std::to_string(il) + ".";
       Block B;
-      B.ln1_w = vec(b + "ln1.weight", E), B.ln1_b = vec(b + "ln1.bias", E);
-      B.ln2_w = vec(b + "ln2.weight", E), B.ln2_b = vec(b + "ln2.bias", E);
-      B.q = mat(b + "attn_q.weight", E, E), B.q_b = vec(b + "attn_q.bias", E);
-      B.k = mat(b + "attn_k.weight", E, E), B.k_b = vec(b + "attn_k.bias", E);
-      B.v = mat(b + "attn_v.weight", E, E), B.v_b = vec(b + "attn_v.bias", E);
-      B.o = mat(b + "attn_out.weight", E, E), B.o_b = vec(b + "attn_out.bias", E);
-      B.up = mat(b + "ffn_up.weight", E, v.n_ff), B.up_b = vec(b + "ffn_up.bias", v.n_ff);
-      B.down = mat(b + "ffn_down.weight", v.n_ff, E), B.down_b = vec(b + "ffn_down.bias", E);
+      B.ln1 = w.norm(b + "ln1", E, Bias::required), B.ln2 = w.norm(b + "ln2", E, Bias::required);
+      B.attn.q = w.linear(b + "attn_q", E, E, Bias::required);
+      B.attn.k = w.linear(b + "attn_k", E, E, Bias::required);
+      B.attn.v = w.linear(b + "attn_v", E, E, Bias::required);
+      B.attn.o = w.linear(b + "attn_out", E, E, Bias::required);
+      B.up = w.linear(b + "ffn_up", E, v.n_ff, Bias::required);
+      B.down = w.linear(b + "ffn_down", v.n_ff, E, Bias::required);
       blocks_.push_back(std::move(B));
     }
-    post_w_ = vec("v.post_ln.weight", E);
-    post_b_ = vec("v.post_ln.bias", E);
-    soft_norm_ = vec("mm.soft_emb_norm.weight", E);
-    // mm.input_projection.weight is [n_embd_text, n_embd_vision] in ggml order and
-    // used transposed (ggml_cont(ggml_transpose(W))) in its own type: F16 rows.
-    const TensorInfo& ip = f.get("mm.input_projection.weight");
-    if (ip.ne[1] != E || ip.ne[2] != 1 || ip.ne[3] != 1)
-      throw Error(f.path.string() + ": tensor mm.input_projection.weight has shape " +
-                  ip.shape_string() + "; expected [n_embd_text, " + std::to_string(E) + "]");
+    post_ln_ = w.norm("v.post_ln", E, Bias::required);
+    soft_norm_ = w.norm("mm.soft_emb_norm", E);
+    // mm.input_projection.weight is [n_embd_text, n_embd_vision] in ggml order and used
+    // transposed (ggml_cont(ggml_transpose(W))) in its own type.
+    const TensorInfo& ip = w.info("mm.input_projection.weight");
     v.n_embd_out = ip.ne[0];
-    const std::vector<float> w = vec(ip.name, E * v.n_embd_out);
-    std::vector<float> wt(w.size());
-    for (int64_t r = 0; r < E; ++r)
-      for (int64_t c = 0; c < v.n_embd_out; ++c) wt[size_t(c * E + r)] = w[size_t(r * v.n_embd_out + c)];
-    if (ip.type == TypeId::F16) {
-      proj16_ = to_f16(wt);
-      proj_ = f16_matrix(ip.name, proj16_, E, v.n_embd_out);
-    } else {
-      proj32_ = std::move(wt);
-      proj_ = f32_matrix(ip.name, proj32_, E, v.n_embd_out);
-    }
+    const std::vector<float> pw = w.vector(ip.name, E * v.n_embd_out);
+    std::vector<float> wt(pw.size());
+    for (int64_t row = 0; row < E; ++row)
+      for (int64_t c = 0; c < v.n_embd_out; ++c) wt[size_t(c * E + row)] = pw[size_t(row * v.n_embd_out + c)];
+    proj_ = ip.type == TypeId::F16 ? f16_matrix(w, ip.name, wt, E, v.n_embd_out)
+                                   : owned_matrix(w, ip.name, TypeId::F32, wt, E, v.n_embd_out);
     hp_.arch = "clip";
     hp_.n_embd = hp_.n_embd_out = v.n_embd_out;
-    hp_.n_layer = v.n_layer;
-    hp_.n_head = hp_.n_head_kv = v.n_head;
-    hp_.head_dim = E / v.n_head;
-    hp_.n_ff = v.n_ff;
-    hp_.causal = false;
-    hp_.has_logits = false;
+    hp_.n_layer = v.n_layer, hp_.n_head = hp_.n_head_kv = v.n_head, hp_.n_ff = v.n_ff;
+    hp_.head_dim = vit_.head_dim;
+    hp_.causal = hp_.has_logits = false;
+    ctx_ = std::make_unique<kit::ModelContext>(vit_, o, side * side, false);  // one pool, -t threads
   }
 
   const HParams& hparams() const override { return hp_; }
   const VisionHParams& vision() const override { return vhp_; }
   bool decode_non_causal() const override { return vhp_.projector == "gemma3"; }
 
-  std::unique_ptr<Context> new_context(const RuntimeOptions&) const override {
-    throw Error(path_ + ": a clip vision encoder is not a text model; "
-                "use it through the 'image' input adapter (--mmproj)");
-  }
-  void forward(const Batch&, Context&, Outputs&) override {
-    throw Error(path_ + ": a clip vision encoder has no forward(); use encode()");
-  }
-  void embed_tokens(std::span<const TokenId>, float*) const override {
-    throw Error(path_ + ": a clip vision encoder has no token embeddings");
-  }
-
   std::vector<float> encode(std::span<const float> pixels, int64_t nx, int64_t ny,
                             TensorSink* sink) const override {
     const VisionHParams& v = vhp_;
-    const int64_t E = v.n_embd, P = v.patch_size, H = v.n_head, D = E / H, F = v.n_ff;
+    const int64_t E = v.n_embd, P = v.patch_size, gx = nx / P, gy = ny / P, n = gx * gy;
     if (nx != v.image_size || ny != v.image_size || pixels.size() != size_t(3 * nx * ny))
-      throw Error(path_ + ": the vision encoder takes 3 x " +
-                  std::to_string(v.image_size) + " x " + std::to_string(v.image_size) +
-                  " pixels, got 3 x " + std::to_string(ny) + " x " + std::to_string(nx) +
-                  " (" + std::to_string(pixels.size()) + " values)");
-    auto emit = [&](const std::string& name, int il, const float* d,
-                    std::initializer_list<int64_t> ne) {
-      if (sink) sink->on_tensor(il >= 0 ? name + "-" + std::to_string(il) : name, d, ne);
-    };
-    ThreadPool pool(threads_);
-    k::Scratch scratch;
-    const int64_t gx = nx / P, gy = ny / P, n = gx * gy;
+      throw Error("clip: the vision encoder takes 3 x " + std::to_string(v.image_size) + " x " +
+                  std::to_string(v.image_size) + " pixels, got 3 x " + std::to_string(ny) + " x " +
+                  std::to_string(nx) + " (" + std::to_string(pixels.size()) + " values)");
+    std::lock_guard<std::mutex> lock(mu_);
+    Batch batch;
+    for (int64_t i = 0; i < n; ++i) batch.add_token(0, int32_t(i), 0, true);
+    batch.causal = false;
+    Outputs out;
+    out.sink = sink;
+    kit::Pass p(vit_, batch, *ctx_, out, 0, {});
     // im2col: one row per patch, [channel][ky][kx] as ggml_im2col lays it out.
-    std::vector<float> cols(size_t(n * 3 * P * P));
+    float* cols = p.buf(0, n * 3 * P * P);
     for (int64_t py = 0; py < gy; ++py)
       for (int64_t px = 0; px < gx; ++px)
         for (int64_t c = 0; c < 3; ++c)
           for (int64_t ky = 0; ky < P; ++ky)
             for (int64_t kx = 0; kx < P; ++kx)
-              cols[size_t(((py * gx + px) * 3 + c) * P * P + ky * P + kx)] = round_fp16(
-                  pixels[size_t((c * ny + py * P + ky) * nx + px * P + kx)]);
-    std::vector<float> x(size_t(n * E)), cur(size_t(n * E)), q(size_t(n * E)), kb(size_t(n * E)),
-        vb(size_t(n * E)), attn(size_t(n * E)), ff(size_t(n * F));
-    k::matmul(pool, patch_w_, cols.data(), n, x.data(), scratch);
-    if (!patch_b_.empty()) k::add_row(x.data(), patch_b_.data(), n, E);
-    emit("patch_bias", -1, x.data(), {E, n});
-    k::add(x.data(), pos_.data(), x.data(), n * E);
-    emit("pos_embed", -1, x.data(), {E, n});
-    if (!pre_w_.empty()) norm(x.data(), x.data(), n, pre_w_, pre_b_);
-
-    const k::AttnParams ap{H, H, D, 1.0f / std::sqrt(float(D)), 0.0f};
+              cols[((py * gx + px) * 3 + c) * P * P + ky * P + kx] =
+                  round_fp16(pixels[size_t((c * ny + py * P + ky) * nx + px * P + kx)]);
+    p.linear(patch_, cols, p.x);
+    p.emit("patch_bias", -1, p.x, {E, n});
+    kernels::add(p.x, pos_.data(), p.x, n * E);
+    p.emit("pos_embed", -1, p.x, {E, n});
+    if (pre_ln_.present()) p.layer_norm(p.x, p.x, pre_ln_, eps_, "pre_ln", -1);
+    float* cur = p.buf(1, n * E);
+    kit::Pass::Attn a;
+    a.kq_scale = 1.0f / std::sqrt(float(vit_.head_dim));
     for (int il = 0; il < int(v.n_layer); ++il) {
       const Block& B = blocks_[size_t(il)];
-      norm(x.data(), cur.data(), n, B.ln1_w, B.ln1_b);
-      linear(pool, B.q, B.q_b, cur.data(), n, q.data(), scratch);
-      linear(pool, B.k, B.k_b, cur.data(), n, kb.data(), scratch);
-      linear(pool, B.v, B.v_b, cur.data(), n, vb.data(), scratch);
-      // Every patch attends to every patch in F32 (no mask, no KV cache).
-      const k::KvView kv{TypeId::F32, kb.data(), vb.data(), n, E, E};
-      k::attention(pool, q.data(), n, kv, nullptr, ap, attn.data(), scratch);
-      emit("kqv_out", il, attn.data(), {E, n});
-      linear(pool, B.o, B.o_b, attn.data(), n, cur.data(), scratch);
-      emit("attn_out", il, cur.data(), {E, n});
-      k::add(cur.data(), x.data(), x.data(), n * E);  // ffn_inp
-      norm(x.data(), cur.data(), n, B.ln2_w, B.ln2_b);
-      linear(pool, B.up, B.up_b, cur.data(), n, ff.data(), scratch);
-      k::gelu(ff.data(), ff.data(), n * F);
-      linear(pool, B.down, B.down_b, ff.data(), n, cur.data(), scratch);
-      emit("ffn_out", il, cur.data(), {E, n});
-      k::add(x.data(), cur.data(), x.data(), n * E);
-      emit("layer_out", il, x.data(), {E, n});
+      p.layer_norm(p.x, cur, B.ln1, eps_, "ln1", il);
+      p.self_attention(il, B.attn, cur, cur, a);  // every patch sees every patch, F32
+      p.add(cur, p.x, p.x);                       // ffn_inp
+      p.layer_norm(p.x, cur, B.ln2, eps_, "ln2", il);
+      p.ffn({}, B.up, B.down, kit::Pass::Act::gelu, cur, cur, il, false);
+      p.add(p.x, cur, p.x);
+      p.emit("layer_out", il, p.x, {E, n});
     }
-    k::layer_norm(x.data(), x.data(), n, E, eps_);
-    k::mul_row(x.data(), post_w_.data(), n, E);
-    emit("norm_w", -1, x.data(), {E, n});
-    k::add_row(x.data(), post_b_.data(), n, E);
-    emit("norm_b", -1, x.data(), {E, n});
-
+    p.layer_norm(p.x, p.x, post_ln_, eps_, "norm_b", -1);
     // Gemma 3 projector: average n_merge x n_merge patches, RMSNorm, project.
-    const int64_t s = v.n_merge, ox = gx / s, oy = gy / s, m = ox * oy;
-    std::vector<float> pooled(size_t(m * E), 0.0f);
-    for (int64_t y = 0; y < oy; ++y)
-      for (int64_t xx = 0; xx < ox; ++xx) {
-        float* dst = pooled.data() + (y * ox + xx) * E;
-        for (int64_t e = 0; e < E; ++e) {
-          float sum = 0.0f;
-          for (int64_t ky = 0; ky < s; ++ky)
-            for (int64_t kx = 0; kx < s; ++kx) sum += x[size_t(((y * s + ky) * gx + xx * s + kx) * E + e)];
-          dst[e] = sum / float(s * s);
-        }
+    const int64_t s = v.n_merge, ox = gx / s, m = ox * (gy / s);
+    float* pooled = p.buf(2, m * E);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t e = 0; e < E; ++e) {
+        float sum = 0.0f;
+        for (int64_t ky = 0; ky < s; ++ky)
+          for (int64_t kx = 0; kx < s; ++kx) sum += p.x[((i / ox * s + ky) * gx + i % ox * s + kx) * E + e];
+        pooled[i * E + e] = sum / float(s * s);
       }
-    k::rms_norm(pooled.data(), pooled.data(), m, E, eps_);
-    k::mul_row(pooled.data(), soft_norm_.data(), m, E);
-    std::vector<float> out(size_t(m * v.n_embd_out));
-    k::matmul(pool, proj_, pooled.data(), m, out.data(), scratch);
-    emit("image_embd", -1, out.data(), {v.n_embd_out, m});
-    return out;
+    p.rms_norm(pooled, pooled, soft_norm_, eps_, nullptr, -1, m, E);
+    std::vector<float> rows(size_t(m * v.n_embd_out));
+    p.linear({proj_, {}}, pooled, rows.data(), m);
+    p.emit("image_embd", -1, rows.data(), {v.n_embd_out, m});
+    return rows;
   }
 
  private:
-  std::vector<float> vec(const std::string& name, int64_t n) const {
-    const TensorInfo& t = file_->get(name);
-    if (t.n_elements() != n)
-      throw Error(path_ + ": tensor " + name + " has shape " + t.shape_string() +
-                  " (" + std::to_string(t.n_elements()) + " values); expected " +
-                  std::to_string(n) + " values");
-    std::vector<float> out(static_cast<size_t>(n));
-    codecs_->get(t.type, name).to_float(t.data.data(), out.data(), size_t(n));
-    return out;
+  // A matrix over bytes this model owns (converted or transposed weights).
+  kernels::Matrix owned_matrix(kit::Weights& w, const std::string& name, TypeId type,
+                               const std::vector<float>& f, int64_t n_in, int64_t n_out) {
+    const Codec& codec = w.codecs().get(type, name);
+    owned_.emplace_back(row_bytes(type, n_in) * size_t(n_out));
+    codec.from_float(f.data(), owned_.back().data(), f.size());
+    TensorInfo t;
+    t.name = name, t.type = type, t.n_dims = 2, t.ne = {n_in, n_out, 1, 1};
+    t.data = std::span<const std::byte>(owned_.back().data(), owned_.back().size());
+    return kernels::Matrix::from(t, w.codecs());
   }
-  k::Matrix mat(const std::string& name, int64_t n_in, int64_t n_out) const {
-    const TensorInfo& t = file_->get(name);
-    if (t.ne[0] != n_in || t.ne[1] != n_out || t.ne[2] != 1 || t.ne[3] != 1)
-      throw Error(path_ + ": tensor " + name + " has shape " + t.shape_string() +
-                  "; expected [" + std::to_string(n_in) + ", " + std::to_string(n_out) + "]");
-    return k::Matrix::from(t, *codecs_);
-  }
-  static std::vector<uint16_t> to_f16(const std::vector<float>& v) {
-    std::vector<uint16_t> h(v.size());
-    for (size_t i = 0; i < v.size(); ++i) h[i] = fp32_to_fp16(v[i]);
-    return h;
-  }
-  k::Matrix f16_matrix(const std::string& name, const std::vector<uint16_t>& h, int64_t n_in,
-                       int64_t n_out) const {
-    k::Matrix w;
-    w.name = name;
-    w.data = reinterpret_cast<const std::byte*>(h.data());
-    w.type = TypeId::F16;
-    w.n_in = n_in, w.n_out = n_out;
-    w.row_size = size_t(n_in) * 2;
-    w.codec = &codecs_->get(TypeId::F16, name);
-    w.dot_codec = &codecs_->get(w.codec->dot_type(), name + " (activation type)");
-    return w;
-  }
-  k::Matrix f32_matrix(const std::string& name, const std::vector<float>& d, int64_t n_in,
-                       int64_t n_out) const {
-    k::Matrix w = f16_matrix(name, {}, n_in, n_out);
-    w.data = reinterpret_cast<const std::byte*>(d.data());
-    w.type = TypeId::F32;
-    w.row_size = size_t(n_in) * 4;
-    w.codec = w.dot_codec = &codecs_->get(TypeId::F32, name);
-    return w;
-  }
-  void norm(const float* in, float* out, int64_t n, const std::vector<float>& w,
-            const std::vector<float>& b) const {
-    k::layer_norm(in, out, n, vhp_.n_embd, eps_);
-    k::mul_row(out, w.data(), n, vhp_.n_embd);
-    k::add_row(out, b.data(), n, vhp_.n_embd);
-  }
-  static void linear(ThreadPool& pool, const k::Matrix& w, const std::vector<float>& b,
-                     const float* in, int64_t n, float* out, k::Scratch& s) {
-    k::matmul(pool, w, in, n, out, s);
-    k::add_row(out, b.data(), n, w.n_out);
+  kernels::Matrix f16_matrix(kit::Weights& w, const std::string& name, const std::vector<float>& f,
+                             int64_t n_in, int64_t n_out) {
+    return owned_matrix(w, name, TypeId::F16, f, n_in, n_out);
   }
 
-  // Only used while loading: the matrices point into the caller's mapped file.
-  const ModelFile* file_;
-  const CodecSet* codecs_;
-  std::string path_;
-  int threads_ = 0;
-  HParams hp_;
+  HParams hp_, vit_;
   VisionHParams vhp_;
   float eps_ = 1e-6f;
-  std::vector<uint16_t> patch_w16_, proj16_;
-  std::vector<float> proj32_, patch_b_, pos_, pre_w_, pre_b_, post_w_, post_b_, soft_norm_;
-  k::Matrix patch_w_, proj_;
+  std::list<std::vector<std::byte>> owned_;  // stable addresses for owned matrices
+  kit::Linear patch_;
+  std::vector<float> pos_;
+  kit::Norm pre_ln_, post_ln_, soft_norm_;
+  kernels::Matrix proj_;
   std::vector<Block> blocks_;
-};
-
-class ClipArchitecture : public Architecture {
- public:
-  std::unique_ptr<Model> load(const ModelFile& file, const CodecSet& codecs,
-                              const RuntimeOptions& opts) const override {
-    return std::make_unique<ClipModel>(file, codecs, opts);
-  }
+  mutable std::mutex mu_;
+  std::unique_ptr<kit::ModelContext> ctx_;
 };
 
 }  // namespace
 
-std::unique_ptr<Architecture> make_architecture() { return std::make_unique<ClipArchitecture>(); }
+std::unique_ptr<Architecture> make_architecture() { return kit::architecture<ClipModel>(); }
 
 }  // namespace tessel::clip

@@ -1,9 +1,11 @@
-// Plugin entry: the "gemma-embedding" architecture.
-#include "gemma_embedding.hpp"
+// Plugin entry: the "gemma-embedding" architecture, gemma3's graph as an
+// encoder (plugins/architectures/gemma3/gemma3.cpp picks the mode from
+// general.architecture).
+#include "gemma3.hpp"
 #include "tessel/plugin.hpp"
 
 namespace {
-std::unique_ptr<tessel::PluginObject> make() { return tessel::gemma_embedding::make_architecture(); }
+std::unique_ptr<tessel::PluginObject> make() { return tessel::gemma3::make_architecture(); }
 }  // namespace
 
 TESSEL_PLUGIN("architecture", "gemma-embedding", "0.1.0",

@@ -1,5 +1,8 @@
 // Gemma 3's text model as llama.cpp's llm_build_gemma3 builds it, on the
-// model kit. Per layer: RMSNorm -> Q/K/V -> per-head RMSNorm (q/k norm) ->
+// model kit, and in a second mode EmbeddingGemma (llm_build_gemma_embedding,
+// general.architecture gemma-embedding): the same layers as an encoder (no
+// KV cache, symmetric sliding window, no output head), dense_2 / dense_3
+// applied after pooling. Per layer: RMSNorm -> Q/K/V -> per-head RMSNorm (q/k norm) ->
 // NeoX RoPE (sliding layers with freq_base_swa) -> Q * f_attention_scale ->
 // attention (sliding layers see a causal window) -> attn_output -> post norm
 // -> + residual -> RMSNorm -> GeGLU FFN -> post norm -> + residual. Token input
@@ -26,11 +29,14 @@ class Gemma3Model : public kit::Transformer {
  public:
   Gemma3Model(kit::Weights& w, const RuntimeOptions& o) : Transformer(o) {
     const kit::HParamReader& r = w.hparams();
-    kit::read_transformer(r, hp_, 8192);
+    const bool encoder = r.arch() == "gemma-embedding";
+    kit::read_transformer(r, hp_, encoder ? 2048 : 8192);
+    hp_.causal = hp_.has_logits = !encoder;
+    if (encoder) hp_.pooling = r.pooling("pooling_type");
     eps_ = r.positive("attention.layer_norm_rms_epsilon", 1e-6);
-    const std::vector<bool> swa =
-        kit::read_swa(r, hp_.n_layer, 6, kernels::MaskParams::Swa::standard, swa_);
-    rope_ = kit::read_rope(r, hp_.head_dim, true, 1000000.0);
+    const auto swa_type = encoder ? kernels::MaskParams::Swa::symmetric : kernels::MaskParams::Swa::standard;
+    const std::vector<bool> swa = kit::read_swa(r, hp_.n_layer, 6, swa_type, swa_);
+    rope_ = kit::read_rope(r, hp_.head_dim, true, encoder ? 10000.0 : 1000000.0);
     rope_swa_ = rope_;
     rope_swa_.freq_base = r.positive("rope.freq_base_swa", 10000.0);
     rope_swa_.freq_scale = 1.0f;
@@ -44,7 +50,11 @@ class Gemma3Model : public kit::Transformer {
     tok_embd_ = w.matrix("token_embd.weight", E, -1);
     hp_.n_vocab = tok_embd_.n_out;
     output_norm_ = w.norm("output_norm", E);
-    output_ = w.has("output.weight") ? w.matrix("output.weight", E, hp_.n_vocab) : tok_embd_;
+    if (!encoder)
+      output_ = w.has("output.weight") ? w.matrix("output.weight", E, hp_.n_vocab) : tok_embd_;
+    dense_2_ = w.optional_linear("dense_2", E, -1);
+    dense_3_ = w.optional_linear("dense_3", dense_2_.present() ? dense_2_.n_out() : E, -1);
+    hp_.n_embd_out = dense_3_.present() ? dense_3_.n_out() : dense_2_.present() ? dense_2_.n_out() : E;
     for (int64_t il = 0; il < hp_.n_layer; ++il) {
       Layer L;
       L.attn_norm = w.norm(kit::blk(il, "attn_norm"), E);
@@ -83,13 +93,27 @@ class Gemma3Model : public kit::Transformer {
       p.add(cur, p.x, p.x);
       p.emit("l_out", il, p.x, {E, p.m});
     }
-    p.finish(p.x, output_norm_, eps_, true, &output_, softcap_);
+    p.finish(p.x, output_norm_, eps_, true, hp_.has_logits ? &output_ : nullptr, softcap_);
+  }
+
+  // dense_2 then dense_3 (Sentence Transformers' Dense modules), no bias.
+  void pooled_head(std::span<const float> in, size_t n_rows, std::vector<float>& out,
+                   Context& ctx) const override {
+    out.assign(in.begin(), in.end());
+    std::vector<float> next;
+    for (const kit::Linear* d : {&dense_2_, &dense_3_}) {
+      if (!d->present()) continue;
+      next.resize(n_rows * size_t(d->n_out()));
+      kit::linear(ctx, *d, out.data(), int64_t(n_rows), next.data());
+      out.swap(next);
+    }
   }
 
   float eps_ = 1e-6f, softcap_ = 0.0f, q_scale_ = 1.0f;
   kernels::RopeParams rope_, rope_swa_;
   kit::Norm output_norm_;
   kernels::Matrix output_;
+  kit::Linear dense_2_, dense_3_;
   std::vector<Layer> layers_;
 };
 

@@ -106,6 +106,9 @@ void quantize_k_blocks(const float* x, ActK* out, size_t nb) {
     for (int g = 0; g < QK_K / 16; ++g) {
       __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * g), _mm512_set1_ps(iscale)));
       q = _mm512_min_epi32(q, _mm512_set1_epi32(127));
+      // A NaN activation converts to INT_MIN and 16 of those overflow the
+      // signed sum (UB); -128 changes no finite value (|x * iscale| <= 127).
+      q = _mm512_max_epi32(q, _mm512_set1_epi32(-128));
       o.sum16[g] = int16_t(_mm512_reduce_add_epi32(q));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(o.qs + 16 * g), _mm512_cvtepi32_epi8(q));
     }

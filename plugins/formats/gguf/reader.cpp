@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -298,10 +300,33 @@ void place_tensors(Cursor& c, ModelFile& f, std::span<const std::byte> bytes) {
 struct Mapping {
   void* addr = nullptr;
   size_t size = 0;
+  std::vector<void*> copies;  // aligned copies of tensors the file left misaligned
   ~Mapping() {
     if (addr) munmap(addr, size);
+    for (void* p : copies) std::free(p);
   }
 };
+
+// general.alignment may legally be anything down to 1, but the kernels read
+// floats and quant blocks at their natural alignment (misaligned loads are UB
+// and trap on some CPUs): a tensor off a 32-byte boundary gets an aligned copy.
+// Files written with the default alignment never pay for this.
+void align_tensors(ModelFile& f, Mapping& map) {
+  constexpr size_t kAlign = 32;
+  for (TensorInfo& t : f.tensors) {
+    t.file_mapped = true;
+    if (t.data.empty() || reinterpret_cast<uintptr_t>(t.data.data()) % kAlign == 0) continue;
+    const size_t n = t.data.size();
+    void* p = std::aligned_alloc(kAlign, (n + kAlign - 1) / kAlign * kAlign);
+    if (!p)
+      throw Error(f.path.string() + ": out of memory copying misaligned tensor '" + t.name + "' (" +
+                  std::to_string(n) + " bytes)");
+    map.copies.push_back(p);
+    std::memcpy(p, t.data.data(), n);
+    t.data = std::span(static_cast<const std::byte*>(p), n);
+    t.file_mapped = false;
+  }
+}
 
 }  // namespace
 
@@ -332,7 +357,8 @@ std::unique_ptr<ModelFile> parse(std::span<const std::byte> bytes, const std::st
 
 std::unique_ptr<ModelFile> read_file(const std::filesystem::path& path) {
   const std::string name = path.string();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error(name + ": cannot open: " + std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0) {
@@ -357,12 +383,14 @@ std::unique_ptr<ModelFile> read_file(const std::filesystem::path& path) {
   map->addr = addr;
   auto f = parse(std::span(static_cast<const std::byte*>(addr), map->size), name);
   f->path = path;
+  align_tensors(*f, *map);
   f->storage = std::move(map);
-  for (TensorInfo& t : f->tensors) t.file_mapped = true;
   return f;
 }
 
 bool has_magic(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;  // a FIFO would block
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
   if (!in.read(magic, 4)) return false;

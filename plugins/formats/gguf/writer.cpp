@@ -3,9 +3,6 @@
 // alignment before the data and after every tensor — so a file read and
 // written back is byte-identical. Files without tensors (vocab-only GGUFs, as
 // gguf-py writes them) end right after the last key/value.
-#include <unistd.h>
-
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +10,7 @@
 #include <unordered_set>
 
 #include "gguf.hpp"
+#include "tessel/output_file.hpp"
 #include "tessel/error.hpp"
 
 namespace tessel::gguf {
@@ -186,33 +184,10 @@ void serialize(const Metadata& meta, std::span<const TensorToWrite> tensors, con
 
 void write_file(const std::filesystem::path& path, const Metadata& meta,
                 std::span<const TensorToWrite> tensors) {
-  static std::atomic<unsigned> counter{0};
-  const std::string name = path.string();
-  std::filesystem::path dir = path.parent_path();
-  std::filesystem::path tmp = dir / ("." + path.filename().string() + ".tmp-" +
-                                     std::to_string(getpid()) + "-" + std::to_string(counter++));
-  FILE* fp = std::fopen(tmp.c_str(), "wb");
-  if (!fp) throw Error(name + ": cannot create temporary file " + tmp.string() + ": " + std::strerror(errno));
-  std::vector<char> buffer(1 << 20);
-  std::setvbuf(fp, buffer.data(), _IOFBF, buffer.size());
-  auto sink = [&](const void* p, size_t n) {
-    if (std::fwrite(p, 1, n, fp) != n) throw Error(name + ": write failed: " + std::strerror(errno));
-  };
-  try {
-    serialize(meta, tensors, sink, name);
-    if (std::fflush(fp) != 0) throw Error(name + ": write failed: " + std::strerror(errno));
-    FILE* done = fp;
-    fp = nullptr;
-    if (std::fclose(done) != 0) throw Error(name + ": write failed: " + std::strerror(errno));
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw Error(name + ": cannot move the written file into place: " + ec.message());
-  } catch (...) {
-    if (fp) std::fclose(fp);
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw;
-  }
+  // OutputFile: temp + rename for regular files, streamed to devices, never over an input.
+  OutputFile out(path);
+  serialize(meta, tensors, [&](const void* p, size_t n) { out.write(p, n); }, path.string());
+  out.commit();
 }
 
 }  // namespace tessel::gguf

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "tessel/output_file.hpp"
 #include "tessel/error.hpp"
 #include "tessel/npy.hpp"
 
@@ -25,6 +26,7 @@ std::string lower_ext(const std::filesystem::path& p) {
 }
 
 std::string slurp(const std::filesystem::path& file) {
+  note_input(file);
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error(file.string() + ": cannot open the embedding file");
   std::ostringstream ss;
@@ -90,8 +92,11 @@ Rows read_raw(const std::filesystem::path& file, const std::string& shape) {
   std::istringstream ss(shape);
   if (!(ss >> rows >> sep >> width) || (sep != ',' && sep != 'x') || rows <= 0 || width <= 0)
     throw Error(file.string() + ": shape '" + shape + "' is not \"ROWS,WIDTH\"");
+  size_t want = 0;
+  if (__builtin_mul_overflow(size_t(rows), size_t(width), &want) ||
+      __builtin_mul_overflow(want, size_t(4), &want))
+    throw Error(file.string() + ": shape '" + shape + "' has more values than fit in memory");
   const std::string bytes = slurp(file);
-  const size_t want = size_t(rows) * size_t(width) * 4;
   if (bytes.size() != want)
     throw Error(file.string() + ": holds " + std::to_string(bytes.size()) + " bytes; shape " +
                 shape + " as f32 needs " + std::to_string(want));
@@ -121,6 +126,7 @@ Rows read_npy_rows(const std::filesystem::path& file) {
 class EmbeddingsAdapter : public InputAdapter {
  public:
   std::vector<BatchChunk> adapt(const InputSegment& seg, const AdapterContext& ctx) const override {
+    check_params(seg, {"shape", "scale"});
     auto shape = seg.params.find("shape");
     Rows r = read_rows(seg.file, shape == seg.params.end() ? std::string() : shape->second);
     const std::string name = seg.file.string();

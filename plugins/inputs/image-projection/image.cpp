@@ -32,12 +32,13 @@ bool is_npy(const std::filesystem::path& p) {
 class ImageAdapter : public InputAdapter {
  public:
   std::vector<BatchChunk> adapt(const InputSegment& seg, const AdapterContext& ctx) const override {
+    check_params(seg, {"mmproj", "markers", "threads"});
     const std::string mmproj = param(seg, "mmproj");
     if (mmproj.empty())
       throw Error(seg.file.string() + ": an image needs a multimodal projector (params mmproj, "
                   "--mmproj MMPROJ.gguf)");
     if (!ctx.registry) throw Error("image input: no plugin registry to load " + mmproj);
-    int threads = 0;
+    int threads = ctx.threads;
     if (auto t = param(seg, "threads"); !t.empty()) {
       size_t used = 0;
       try {
@@ -121,6 +122,7 @@ std::vector<float> project_image(const VisionModel& vm, const std::filesystem::p
       return rows;
     }
     if (s.size() == 2 && s[1] == v.n_embd_out) {  // already projected rows
+      if (s[0] == 0) throw Error(file.string() + ": holds no projected rows");
       *n_rows = size_t(s[0]);
       return a.as_floats();
     }

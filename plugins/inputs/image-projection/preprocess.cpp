@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "image.hpp"
+#include "tessel/output_file.hpp"
 #include "tessel/error.hpp"
 
 namespace tessel::inputs {
@@ -98,8 +99,17 @@ RgbImage resize_bilinear(const RgbImage& src, int tw, int th) {
 
 }  // namespace
 
+// 64 megapixels: far beyond any projector's input size, small enough to decode.
+constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+
 RgbImage load_image(const std::filesystem::path& file) {
   int nx = 0, ny = 0, nc = 0;
+  note_input(file);
+  // A few header bytes can claim a 100,000 x 100,000 image: check the size
+  // before stb_image allocates it.
+  if (stbi_info(file.string().c_str(), &nx, &ny, &nc) && int64_t(nx) * int64_t(ny) > kMaxImagePixels)
+    throw Error(file.string() + ": image is " + std::to_string(nx) + " x " + std::to_string(ny) +
+                " pixels, more than the " + std::to_string(kMaxImagePixels) + " this reader accepts");
   unsigned char* p = stbi_load(file.string().c_str(), &nx, &ny, &nc, 3);
   if (!p)
     throw Error(file.string() + ": cannot read the image (" +

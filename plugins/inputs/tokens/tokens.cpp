@@ -23,6 +23,7 @@ bool flag(const InputSegment& seg, const std::string& key, bool def) {
 class TokensAdapter : public InputAdapter {
  public:
   std::vector<BatchChunk> adapt(const InputSegment& seg, const AdapterContext& ctx) const override {
+    check_params(seg, {"parse_special", "add_special"});
     BatchChunk chunk;
     if (!seg.ids.empty()) {
       if (!seg.text.empty())

@@ -20,14 +20,6 @@ std::shared_ptr<tessel::VisionModel> projector() {
   return vm;
 }
 
-struct Collect : tessel::TensorSink {
-  std::map<std::string, std::vector<float>> t;
-  void on_tensor(const std::string& name, const float* d, std::span<const int64_t> ne) override {
-    size_t n = 1;
-    for (int64_t v : ne) n *= size_t(v);
-    t[name].assign(d, d + n);
-  }
-};
 
 }  // namespace
 

@@ -100,4 +100,14 @@ inline void check_top1(const std::vector<float>& got, const std::vector<float>& 
   }
 }
 
+// Keeps the last tensor of each name a forward pass emits.
+struct Collect : tessel::TensorSink {
+  std::map<std::string, std::vector<float>> t;
+  void on_tensor(const std::string& name, const float* d, std::span<const int64_t> ne) override {
+    size_t n = 1;
+    for (int64_t v : ne) n *= size_t(v);
+    t[name].assign(d, d + n);
+  }
+};
+
 }  // namespace mm_test

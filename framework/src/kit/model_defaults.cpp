@@ -1,0 +1,20 @@
+// Model's default text entry points: a model without them (a vision
+// projector) inherits these instead of writing throwing stubs.
+#include "tessel/architecture.hpp"
+#include "tessel/error.hpp"
+
+namespace tessel {
+
+std::unique_ptr<Context> Model::new_context(const RuntimeOptions&) const {
+  throw Error(hparams().arch + ": this model does not run text batches (no context)");
+}
+
+void Model::forward(const Batch&, Context&, Outputs&) {
+  throw Error(hparams().arch + ": this model does not run text batches (no forward)");
+}
+
+void Model::embed_tokens(std::span<const TokenId>, float*) const {
+  throw Error(hparams().arch + ": this model has no token embeddings");
+}
+
+}  // namespace tessel

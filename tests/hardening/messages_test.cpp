@@ -1,0 +1,181 @@
+// Commands that write refuse their own inputs and stream to devices; bad
+// files, flags, configs and plugins give one clear line and a non-zero exit.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "support.hpp"
+
+namespace fs = std::filesystem;
+using Catch::Contains;
+using tessel::test::read_text;
+using tessel::test::run_tessel;
+using tessel::test::RunResult;
+using tessel::test::shared_path;
+using tessel::test::temp_dir;
+using tessel::test::write_text;
+
+namespace {
+
+std::string stories() { return shared_path("models/stories260K.gguf").string(); }
+std::string bert() { return shared_path("golden/models/bert-synth.gguf").string(); }
+
+bool one_line(const std::string& s) { return std::count(s.begin(), s.end(), '\n') == 1; }
+
+// A /dev/full-like device in `dir` when we may make one (root), else /dev/full.
+fs::path full_device(const fs::path& dir) {
+  fs::path dev = dir / "full";
+  if (::mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 7)) == 0) return dev;
+  return "/dev/full";
+}
+
+void expect_error(const RunResult& r, int code, const std::string& a, const std::string& b = "") {
+  CHECK(r.exit_code == code);
+  CHECK_THAT(r.err, Contains(a) && Contains(b));
+  CHECK(one_line(r.err));
+}
+
+}  // namespace
+
+TEST_CASE("quantize refuses to write over its input, directly or through a link") {
+  fs::path dir = temp_dir();
+  fs::copy_file(stories(), dir / "in.gguf");
+  const std::string before = read_text(dir / "in.gguf");
+  fs::create_symlink(dir / "in.gguf", dir / "link.gguf");
+  for (const char* out : {"in.gguf", "link.gguf"}) {
+    auto r = run_tessel({"quantize", (dir / "in.gguf").string(), (dir / out).string(), "F16"});
+    expect_error(r, 1, "same file as the input");
+  }
+  CHECK(read_text(dir / "in.gguf") == before);
+}
+
+TEST_CASE("quantize to a device streams into it and reports a full device") {
+  fs::path dir = temp_dir();
+  fs::path dev = full_device(dir);
+  auto r = run_tessel({"quantize", stories(), dev.string(), "F16"});
+  expect_error(r, 1, dev.string(), "No space left");
+  CHECK(fs::is_character_file(dev));
+  r = run_tessel({"quantize", stories(), "/dev/null", "F16"});
+  CHECK(r.exit_code == 0);
+  CHECK(fs::is_character_file("/dev/null"));
+}
+
+TEST_CASE("embed, logits and convert-tokenizer refuse an output that is one of their inputs") {
+  fs::path dir = temp_dir();
+  write_text(dir / "texts.txt", "a cat\na dog\n");
+  auto r = run_tessel({"embed", "-m", bert(), "-f", (dir / "texts.txt").string(), "-o", (dir / "texts.txt").string()});
+  expect_error(r, 1, "same file as the input");
+  CHECK(read_text(dir / "texts.txt") == "a cat\na dog\n");
+
+  fs::copy_file(stories(), dir / "m.gguf");
+  r = run_tessel({"logits", "-m", (dir / "m.gguf").string(), "-p", "Once", "-o", (dir / "m.gguf").string()});
+  expect_error(r, 1, "same file as the input");
+  CHECK(read_text(dir / "m.gguf") == read_text(stories()));
+
+  write_text(dir / "tokenizer.json", "{}");
+  r = run_tessel({"convert-tokenizer", (dir / "tokenizer.json").string(), (dir / "tokenizer.json").string()});
+  CHECK(r.exit_code == 1);
+  CHECK(read_text(dir / "tokenizer.json") == "{}");
+}
+
+TEST_CASE("embed -o to a full device, to a folder, and to stdout") {
+  fs::path dir = temp_dir();
+  auto r = run_tessel({"embed", "-m", bert(), "-p", "hello", "-o", full_device(dir).string()});
+  expect_error(r, 1, "No space left");
+  r = run_tessel({"embed", "-m", bert(), "-p", "hello", "-o", dir.string()});
+  expect_error(r, 1, "is a folder");
+  r = run_tessel({"embed", "-m", bert(), "-p", "hello", "--format", "json", "-o", "/dev/stdout"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("\"embedding\""));
+}
+
+TEST_CASE("a FIFO as the model path fails at once instead of blocking") {
+  fs::path dir = temp_dir();
+  REQUIRE(::mkfifo((dir / "model.gguf").c_str(), 0600) == 0);
+  auto r = run_tessel({"generate", "-m", (dir / "model.gguf").string(), "-p", "x", "-n", "1"}, 30);
+  expect_error(r, 1, "not a regular file");
+}
+
+TEST_CASE("a plugin that throws a non-std exception is reported, not an abort") {
+  fs::path dir = temp_dir();
+  write_text(dir / "c.yaml", "model: { path: " + stories() + ", format: throws-int }\n"
+                             "plugins: { path: [" + std::string(HARDENING_PLUGINS_DIR) + "/throws] }\n");
+  auto r = run_tessel({"run", (dir / "c.yaml").string()});
+  expect_error(r, 70, "not a std::exception");
+}
+
+TEST_CASE("a broken plugin file is skipped with the loader's reason; other commands still work") {
+  fs::path dir = temp_dir();
+  write_text(dir / "tessel-format-broken.so", "this is not an ELF file");
+  auto r = run_tessel({"plugins", "--plugin-path", dir.string()});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("tessel-format-broken.so") && Contains("skipping"));
+  CHECK_THAT(r.err, !Contains("Bad file descriptor"));
+  CHECK_THAT(r.out, Contains("gguf"));
+}
+
+TEST_CASE("embed with an empty prompt says so; blank lines separate texts") {
+  auto r = run_tessel({"embed", "-m", bert(), "-p", ""});
+  expect_error(r, 1, "-p", "no text");
+  r = run_tessel({"embed", "-m", bert(), "-p", "a cat\n\na dog", "--format", "jsonl"});
+  CHECK(r.exit_code == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 2);
+}
+
+TEST_CASE("configs: duplicate keys, --set errors and unknown adapter params are named") {
+  fs::path dir = temp_dir();
+  write_text(dir / "dup.yaml", "model: " + stories() + "\nruntime: { threads: 1 }\nruntime: { threads: 2 }\n");
+  auto r = run_tessel({"run", (dir / "dup.yaml").string()});
+  expect_error(r, 1, "runtime", "given twice");
+
+  write_text(dir / "ok.yaml", "model: " + stories() + "\ngenerate: { max_tokens: 1 }\n");
+  r = run_tessel({"run", (dir / "ok.yaml").string(), "--set", "runtime.batch=-1"});
+  expect_error(r, 1, "--set runtime.batch");
+
+  write_text(dir / "param.yaml", "model: " + stories() + "\ngenerate: { max_tokens: 1 }\n"
+                                 "inputs:\n  - { adapter: tokens, text: Once, params: { bogus: 1 } }\n");
+  r = run_tessel({"run", (dir / "param.yaml").string()});
+  expect_error(r, 1, "unknown parameter 'bogus'");
+}
+
+TEST_CASE("a very deeply nested YAML config is one clear line") {
+  fs::path dir = temp_dir();
+  write_text(dir / "deep.yaml", std::string(100000, '[') + std::string(100000, ']') + "\n");
+  auto r = run_tessel({"run", (dir / "deep.yaml").string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("deep.yaml"));
+  CHECK_THAT(r.err, !Contains("bad file"));
+  CHECK(one_line(r.err));
+}
+
+TEST_CASE("convert-tokenizer with wrong JSON types is a user error naming the file") {
+  fs::path dir = temp_dir();
+  write_text(dir / "tokenizer.json", R"({"model": {"type": 7, "vocab": [1, 2], "merges": "x"}})");
+  auto r = run_tessel({"convert-tokenizer", "--no-config", (dir / "tokenizer.json").string(),
+                       (dir / "out.gguf").string()});
+  expect_error(r, 1, "tokenizer.json");
+  CHECK_FALSE(fs::exists(dir / "out.gguf"));
+}
+
+TEST_CASE("bench --embed --texts 0 is refused at the flag") {
+  auto r = run_tessel({"bench", "-m", bert(), "--embed", "--texts", "0"});
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.err, Contains("--texts"));
+}
+
+TEST_CASE("a media marker with --mmproj but no image is refused") {
+  auto r = run_tessel({"generate", "-m", stories(), "--mmproj",
+                       shared_path("models/mmproj/mmproj-tinygemma3.gguf").string(), "-p",
+                       "Describe <__media__> please", "-n", "1"});
+  expect_error(r, 1, "marker");
+}
+
+TEST_CASE("control bytes in names are escaped, keeping the message on one line") {
+  auto r = run_tessel({"generate", "-m", "bad\x01name\nsecond.gguf", "-p", "x"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("bad\\x01name\\x0asecond.gguf"));
+  CHECK(one_line(r.err));
+}
