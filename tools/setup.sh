@@ -11,7 +11,12 @@ packages=(
   build-essential cmake ninja-build pkg-config git xz-utils
   libeigen3-dev libxsimd-dev libboost-dev libboost-filesystem-dev libyaml-cpp-dev
   catch2 libcli11-dev libpcre2-dev libutf8proc-dev libstb-dev nlohmann-json3-dev
+  libcpp-httplib-dev
+  # tests/serve: curl and the openai npm client talk to `tessel serve`, nginx fronts two replicas
+  curl nginx-light
 )
+# The npm client needs node and npm; any installed node (>= 18) will do.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "${1:-}" = "--fuzz" ]; then
   packages+=(clang-14 libclang-rt-14-dev python3)
 fi
@@ -26,6 +31,12 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The pinned openai client for tests/serve (package-lock.json), from the npm registry.
+if [ ! -d tests/serve/node_modules/openai ] || [ tests/serve/package-lock.json -nt tests/serve/node_modules/.package-lock.json ]; then
+  (cd tests/serve && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "setup: npm ci in tests/serve failed; the openai client test will fail until it succeeds" >&2
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)

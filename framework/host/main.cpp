@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
     return 70;
   }
 
+  // llama.cpp's multi-letter single-dash flags (CLI11 can't name them): their long forms.
+  static const std::map<std::string, const char*> kDashAliases = {{"-np", "--parallel"}};
+  for (int i = 1; i < argc; ++i)
+    if (auto it = kDashAliases.find(argv[i]); it != kDashAliases.end()) argv[i] = const_cast<char*>(it->second);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -163,7 +163,7 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
   r.map(root, "", {
     {"task", [&](auto& v, auto& k) {
        s.task = r.str(v, k);
-       require_one_of(r, v, k, s.task, {"generate", "embed", "score"});
+       require_one_of(r, v, k, s.task, {"generate", "embed", "score", "serve"});
      }},
     {"model", [&](auto& v, auto& k) {
        have_model = true;
@@ -240,6 +240,19 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
          {"prefix", [&](auto& x, auto& kk) { e.prefix = r.str(x, kk); }},
        });
      }},
+    {"serve", [&](auto& v, auto& k) {
+       auto& sv = s.serve;
+       r.map(v, k, {
+         {"host", [&](auto& x, auto& kk) { sv.host = r.str(x, kk); }},
+         {"port", [&](auto& x, auto& kk) { sv.port = r.integer(x, kk); }},
+         {"slots", [&](auto& x, auto& kk) { sv.slots = r.integer(x, kk); }},
+         {"api_key", [&](auto& x, auto& kk) { sv.api_key = r.str(x, kk); }},
+         {"chat_template_file", [&](auto& x, auto& kk) { sv.chat_template_file = r.str(x, kk); }},
+         {"alias", [&](auto& x, auto& kk) { sv.alias = r.str(x, kk); }},
+         {"max_queue", [&](auto& x, auto& kk) { sv.max_queue = r.integer(x, kk); }},
+         {"max_body", [&](auto& x, auto& kk) { sv.max_body = r.num<int64_t>(x, kk, "a byte count"); }},
+       });
+     }},
     {"plugins", [&](auto& v, auto& k) {
        r.map(v, k, {
          {"path", [&](auto& x, auto& kk) {
@@ -258,6 +271,11 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
   check(s.runtime.n_ctx >= 0, "runtime", "context", "runtime.context", "must be >= 0");
   check(s.runtime.n_batch > 0, "runtime", "batch", "runtime.batch", "must be > 0");
   check(s.generate.max_tokens >= 0, "generate", "max_tokens", "generate.max_tokens", "must be >= 0");
+  if (s.serve.port < 0 || s.serve.port > 65535)
+    throw Error(r.source + ": 'serve.port' must be 0..65535, got " + std::to_string(s.serve.port));
+  if (s.serve.slots < 1) throw Error(r.source + ": 'serve.slots' must be >= 1, got " + std::to_string(s.serve.slots));
+  if (s.serve.max_queue < 0) throw Error(r.source + ": 'serve.max_queue' must be >= 0");
+  if (s.serve.max_body < 1) throw Error(r.source + ": 'serve.max_body' must be > 0");
 }
 
 // "a.b.c=value": sets root[a][b][c] = value (parsed as YAML, so lists work).

@@ -41,8 +41,8 @@ TEST_CASE("the KV cache is allocated lazily: an unused large context costs no me
   tessel::KvCache kv(2, int64_t(1) << 18, 512, 512, true);
   std::vector<float> row(512, 1.0f);
   std::vector<int32_t> pos{0}, seq{0};
-  const int64_t cell = kv.allocate(pos, seq);
-  kv.store(0, cell, 1, row.data(), row.data());
+  const std::vector<int64_t> cells = kv.allocate(pos, seq);
+  kv.store(0, cells, row.data(), row.data());
   CHECK(kv.used() == 1);
   CHECK(max_rss_kib() - before < 256 * 1024);  // far below the 1 GiB an eager cache touches
 }

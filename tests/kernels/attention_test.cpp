@@ -103,11 +103,11 @@ TEST_CASE("attention over F32 and F16 caches with GQA matches the reference") {
     // Two earlier tokens, then a batch of three.
     auto k0 = randn(size_t(5 * HK * D), 11), v0 = randn(size_t(5 * HK * D), 12);
     std::vector<int32_t> pos = {0, 1}, seq = {0, 0};
-    int64_t c0 = kv.allocate(pos, seq);
-    kv.store(0, c0, 2, k0.data(), v0.data());
+    const std::vector<int64_t> c0 = kv.allocate(pos, seq);
+    kv.store(0, c0, k0.data(), v0.data());
     std::vector<int32_t> pos2 = {2, 3, 4}, seq2 = {0, 0, 0};
-    int64_t c1 = kv.allocate(pos2, seq2);
-    kv.store(0, c1, 3, k0.data() + 2 * HK * D, v0.data() + 2 * HK * D);
+    const std::vector<int64_t> c1 = kv.allocate(pos2, seq2);
+    kv.store(0, c1, k0.data() + 2 * HK * D, v0.data() + 2 * HK * D);
     REQUIRE(kv.n_past(0) == 5);
     REQUIRE(kv.n_past(1) == 0);
     const int64_t n_kv = 8;  // padded
@@ -143,7 +143,9 @@ TEST_CASE("KV cache refuses batches beyond the context and releases cells") {
   kv.allocate(pos, seq);
   REQUIRE(kv.used() == 3);
   REQUIRE_THROWS_AS(kv.allocate(pos, seq), Error);
-  kv.release_tail(1);
+  REQUIRE(kv.used() == 3);  // a refused batch takes nothing
+  const std::vector<int64_t> last = {2};
+  kv.release(last);
   REQUIRE(kv.n_past(0) == 2);
   kv.clear();
   REQUIRE(kv.used() == 0);

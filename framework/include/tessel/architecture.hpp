@@ -24,6 +24,7 @@ struct RuntimeOptions {
   int n_batch = 512;
   bool kv_f16 = true;       // llama.cpp's default KV cache type
   bool flash_attn = false;  // llama.cpp's flash-attention numerics (F16 V·P accumulation)
+  int n_seq = 1;            // parallel sequences (server slots): each gets n_ctx / n_seq KV cells
 };
 
 struct HParams {
@@ -76,6 +77,9 @@ class Context {
   virtual void clear() = 0;                 // forget every sequence
   virtual int32_t n_ctx() const = 0;
   virtual int32_t n_past(int32_t seq) const = 0;  // next free position of `seq`
+  // Forgets one sequence (a finished server slot); its cache cells are reused.
+  // Contexts that keep nothing between passes have nothing to forget.
+  virtual void remove_seq(int32_t seq) { (void)seq; }
 };
 
 class Model {

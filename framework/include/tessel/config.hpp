@@ -46,6 +46,17 @@ struct EmbedSpec {
   std::string prefix;                   // task prompt prepended to every text
 };
 
+struct ServeSpec {
+  std::string host = "127.0.0.1";       // loopback unless asked otherwise
+  int port = 8080;                      // 0: any free port (printed on stderr)
+  int slots = 1;                        // parallel sequences (-np); runtime.context is split among them
+  std::string api_key;                  // empty: no key needed
+  std::filesystem::path chat_template_file;  // Jinja/llama.cpp template source instead of the model's
+  std::string alias;                    // the model's id in /v1/models; empty: the file name
+  int max_queue = 64;                   // requests waiting for a slot; more get 503
+  int64_t max_body = 16 << 20;          // bytes; larger bodies get 413
+};
+
 struct ModelSpec {
   std::filesystem::path path;
   std::string format = "auto";
@@ -55,7 +66,7 @@ struct ModelSpec {
 
 struct PipelineSpec {
   std::string source;                   // config file path, or "command line"
-  std::string task = "generate";        // generate | embed | score
+  std::string task = "generate";        // generate | embed | score | serve
   ModelSpec model;
   std::string architecture = "auto";
   std::string tokenizer = "auto";
@@ -63,6 +74,7 @@ struct PipelineSpec {
   RuntimeOptions runtime;
   GenerateSpec generate;
   EmbedSpec embed;
+  ServeSpec serve;
   std::vector<std::filesystem::path> plugin_paths;
   std::filesystem::path output;         // score: where logits go (.npy)
 };

@@ -156,6 +156,7 @@ class ModelContext : public Context {
   void clear() override;
   int32_t n_ctx() const override { return n_ctx_; }
   int32_t n_past(int32_t seq) const override;
+  void remove_seq(int32_t seq) override;
 
   ThreadPool pool;
   std::optional<KvCache> kv;  // empty for encoders
@@ -179,7 +180,7 @@ void linear(Context& ctx, const Linear& l, const float* in, int64_t rows, float*
 // last layer (llama.cpp's inp_out_ids).
 class Pass {
  public:
-  Pass(const HParams& hp, const Batch& b, ModelContext& c, Outputs& out, int64_t first_cell,
+  Pass(const HParams& hp, const Batch& b, ModelContext& c, Outputs& out, std::span<const int64_t> cells,
        const k::MaskParams& swa);
 
   const HParams& hp;
@@ -249,7 +250,7 @@ class Pass {
   void select_rows(float* buf, int64_t width) const;
   const float* mask(bool swa);
 
-  int64_t first_cell_;
+  std::span<const int64_t> cells_;  // the KV cell of each batch row
   k::MaskParams swa_params_;
   int64_t n_kv_ = 0;
   bool mask_built_[2] = {false, false};

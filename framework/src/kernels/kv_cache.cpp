@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <cstdio>
 #include <string>
 
@@ -21,8 +22,13 @@ std::string gib(double bytes) {
 
 }  // namespace
 
-KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_embd_v, bool f16)
-    : n_layer_(n_layer), n_ctx_(n_ctx), n_embd_k_(n_embd_k), n_embd_v_(n_embd_v), f16_(f16) {
+KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_embd_v, bool f16,
+                 int64_t n_seq)
+    : n_layer_(n_layer), n_ctx_(n_ctx), n_embd_k_(n_embd_k), n_embd_v_(n_embd_v),
+      n_seq_(std::max<int64_t>(n_seq, 1)), f16_(f16) {
+  if (n_seq_ > n_ctx_ && n_ctx_ >= 0)
+    throw Error("a context of " + std::to_string(n_ctx_) + " cells can't be split among " +
+                std::to_string(n_seq_) + " sequences");
   if (n_layer < 0 || n_ctx < 0 || n_embd_k < 0 || n_embd_v < 0)
     throw Error("KV cache: invalid shape (" + std::to_string(n_layer) + " layers, context " +
                 std::to_string(n_ctx) + ", " + std::to_string(n_embd_k) + "/" + std::to_string(n_embd_v) +
@@ -51,49 +57,101 @@ KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_emb
   }
 }
 
-int64_t KvCache::allocate(std::span<const int32_t> pos, std::span<const int32_t> seq) {
+const std::vector<int64_t>& KvCache::allocate(std::span<const int32_t> pos, std::span<const int32_t> seq) {
   const int64_t n = int64_t(pos.size());
-  if (used_ + n > n_ctx_)
-    throw Error("the batch of " + std::to_string(n) + " tokens does not fit the context of " +
-                std::to_string(n_ctx_) + " (" + std::to_string(used_) +
-                " cells in use); use a larger context (-c)");
-  const int64_t first = used_;
+  auto no_room = [&] {
+    return Error("the batch of " + std::to_string(n) + " tokens does not fit the context of " +
+                 std::to_string(n_ctx_) + " (" + std::to_string(used_) +
+                 " cells in use); use a larger context (-c)");
+  };
+  if (used_ + n > n_ctx_) throw no_room();
+  // Each row's search starts after the last cell of its sequence (so a
+  // sequence's cells stay in position order) and after the previous row's
+  // cell (so a run of one sequence is contiguous when the space allows).
+  const int64_t share = n_ctx_ / n_seq_;
+  std::unordered_map<int32_t, int64_t> after;  // sequence -> first cell it may take
+  if (extent_ > 0)
+    for (int64_t c = 0; c < extent_; ++c)
+      if (cell_seq_[size_t(c)] >= 0) after[cell_seq_[size_t(c)]] = c + 1;
+  cells_.clear();
   for (int64_t i = 0; i < n; ++i) {
-    cell_pos_[size_t(first + i)] = pos[size_t(i)];
-    cell_seq_[size_t(first + i)] = seq[size_t(i)];
+    const int32_t s = seq[size_t(i)];
+    const int64_t lo = n_seq_ > 1 ? int64_t(s < 0 ? 0 : s % n_seq_) * share : 0;
+    const int64_t hi = n_seq_ > 1 ? lo + share : n_ctx_;
+    auto it = after.find(s);
+    int64_t c = std::max(lo, it == after.end() ? lo : it->second);
+    while (c < hi && cell_seq_[size_t(c)] >= 0) ++c;
+    if (c >= hi) {  // no free cell after the sequence's last one
+      release(cells_);
+      if (n_seq_ > 1)
+        throw Error("sequence " + std::to_string(s) + " has filled its share of " +
+                    std::to_string(share) + " cells (context " + std::to_string(n_ctx_) + " split " +
+                    std::to_string(n_seq_) + " ways)");
+      throw no_room();
+    }
+    cell_pos_[size_t(c)] = pos[size_t(i)];
+    cell_seq_[size_t(c)] = s;
+    ++used_;
+    extent_ = std::max(extent_, c + 1);
+    after[s] = c + 1;
+    cells_.push_back(c);
   }
-  used_ += n;
-  return first;
+  return cells_;
 }
 
-void KvCache::release_tail(int64_t n) {
-  n = std::min(n, used_);
-  for (int64_t i = used_ - n; i < used_; ++i) cell_pos_[size_t(i)] = cell_seq_[size_t(i)] = -1;
-  used_ -= n;
+void KvCache::free_cell(int64_t cell) {
+  if (cell < 0 || cell >= n_ctx_ || cell_seq_[size_t(cell)] < 0) return;
+  cell_pos_[size_t(cell)] = cell_seq_[size_t(cell)] = -1;
+  --used_;
+}
+
+void KvCache::update_extent() {
+  while (extent_ > 0 && cell_seq_[size_t(extent_ - 1)] < 0) --extent_;
+}
+
+void KvCache::release(std::span<const int64_t> cells) {
+  for (int64_t c : std::vector<int64_t>(cells.begin(), cells.end())) free_cell(c);
+  update_extent();
+}
+
+void KvCache::remove_seq(int32_t seq) {
+  for (int64_t c = 0; c < extent_; ++c)
+    if (cell_seq_[size_t(c)] == seq) free_cell(c);
+  update_extent();
 }
 
 void KvCache::clear() {
   std::fill(cell_pos_.begin(), cell_pos_.end(), -1);
   std::fill(cell_seq_.begin(), cell_seq_.end(), -1);
-  used_ = 0;
+  used_ = extent_ = 0;
 }
 
 int32_t KvCache::n_past(int32_t seq) const {
   int32_t next = 0;
-  for (int64_t i = 0; i < used_; ++i)
+  for (int64_t i = 0; i < extent_; ++i)
     if (cell_seq_[size_t(i)] == seq) next = std::max(next, cell_pos_[size_t(i)] + 1);
   return next;
 }
 
-void KvCache::store(int64_t il, int64_t cell, int64_t n, const float* k, const float* v) {
-  if (f16_) {
-    uint16_t* kd = static_cast<uint16_t*>(k_[size_t(il)].get()) + cell * n_embd_k_;
-    uint16_t* vd = static_cast<uint16_t*>(v_[size_t(il)].get()) + cell * n_embd_v_;
-    for (int64_t i = 0; i < n * n_embd_k_; ++i) kd[i] = fp32_to_fp16(k[i]);
-    for (int64_t i = 0; i < n * n_embd_v_; ++i) vd[i] = fp32_to_fp16(v[i]);
-  } else {
-    std::copy(k, k + n * n_embd_k_, static_cast<float*>(k_[size_t(il)].get()) + cell * n_embd_k_);
-    std::copy(v, v + n * n_embd_v_, static_cast<float*>(v_[size_t(il)].get()) + cell * n_embd_v_);
+void KvCache::store(int64_t il, std::span<const int64_t> cells, const float* k, const float* v) {
+  const int64_t n = int64_t(cells.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t cell = cells[size_t(i)];
+    // Runs of consecutive cells are copied together.
+    int64_t run = 1;
+    while (i + run < n && cells[size_t(i + run)] == cell + run) ++run;
+    const float* ks = k + i * n_embd_k_;
+    const float* vs = v + i * n_embd_v_;
+    if (f16_) {
+      uint16_t* kd = static_cast<uint16_t*>(k_[size_t(il)].get()) + cell * n_embd_k_;
+      uint16_t* vd = static_cast<uint16_t*>(v_[size_t(il)].get()) + cell * n_embd_v_;
+      for (int64_t j = 0; j < run * n_embd_k_; ++j) kd[j] = fp32_to_fp16(ks[j]);
+      for (int64_t j = 0; j < run * n_embd_v_; ++j) vd[j] = fp32_to_fp16(vs[j]);
+    } else {
+      std::copy(ks, ks + run * n_embd_k_, static_cast<float*>(k_[size_t(il)].get()) + cell * n_embd_k_);
+      std::copy(vs, vs + run * n_embd_v_, static_cast<float*>(v_[size_t(il)].get()) + cell * n_embd_v_);
+    }
+    i += run - 1;
   }
 }
 

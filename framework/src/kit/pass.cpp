@@ -14,15 +14,15 @@ namespace {
 enum Slot : size_t { X = 0, MASK, MASK_SWA, Q, K, V, QKV, ATTN, TMP, GATE, UP, KQ, KQ_SM, CUR, ENC_MASK };
 }  // namespace
 
-Pass::Pass(const HParams& h, const Batch& b, ModelContext& c, Outputs& o, int64_t first_cell,
+Pass::Pass(const HParams& h, const Batch& b, ModelContext& c, Outputs& o, std::span<const int64_t> cells,
            const k::MaskParams& swa)
     : hp(h), batch(b), ctx(c), out(o), n(int64_t(b.size())), m(n), x(c.buf(X, size_t(n * h.n_embd))),
-      first_cell_(first_cell), swa_params_(swa) {
+      cells_(cells), swa_params_(swa) {
   for (int64_t i = 0; i < n; ++i)
     if (b.output[size_t(i)]) rows_.push_back(int32_t(i));
   out.rows = rows_;
   if (c.kv) {
-    n_kv_ = c.kv->used();
+    n_kv_ = c.kv->extent();
     // llama.cpp attends over the used cells padded to 256; dumps keep that shape.
     if (dumping()) n_kv_ = std::min(c.kv->n_ctx(), (n_kv_ + 255) / 256 * 256);
   }
@@ -131,7 +131,7 @@ void Pass::self_attention(int il, const AttnWeights& w, const float* in, float* 
       dbg.kq = ctx.buf(KQ, size_t(H * m * n_kv_));
       dbg.kq_soft_max = ctx.buf(KQ_SM, size_t(H * m * n_kv_));
     }
-    ctx.kv->store(il, first_cell_, m, kb, vb);
+    ctx.kv->store(il, cells_.first(size_t(m)), kb, vb);
     k::attention(ctx.pool, q, m, ctx.kv->view(il, n_kv_), mask(a.swa), ap, attn, ctx.scratch,
                  dbg.kq ? &dbg : nullptr);
     if (dbg.kq) {

@@ -10,7 +10,8 @@ namespace tessel::kit {
 
 ModelContext::ModelContext(const HParams& hp, const RuntimeOptions& o, int64_t n_ctx, bool kv_cache)
     : pool(o.threads), flash(o.flash_attn), n_ctx_(int32_t(n_ctx)) {
-  if (kv_cache) kv.emplace(hp.n_layer, n_ctx, hp.n_head_kv * hp.head_dim, hp.n_head_kv * hp.head_dim, o.kv_f16);
+  if (kv_cache)
+    kv.emplace(hp.n_layer, n_ctx, hp.n_head_kv * hp.head_dim, hp.n_head_kv * hp.head_dim, o.kv_f16, o.n_seq);
 }
 
 void ModelContext::clear() {
@@ -18,6 +19,10 @@ void ModelContext::clear() {
 }
 
 int32_t ModelContext::n_past(int32_t seq) const { return kv ? kv->n_past(seq) : 0; }
+
+void ModelContext::remove_seq(int32_t seq) {
+  if (kv) kv->remove_seq(seq);
+}
 
 std::vector<float>& ModelContext::vec(size_t slot) {
   if (bufs_.size() <= slot) bufs_.resize(slot + 1);
@@ -75,9 +80,10 @@ void Transformer::forward(const Batch& batch, Context& base, Outputs& out) {
   float* x = c->buf(0, size_t(n * E));
   if (batch.embd.empty()) embed_tokens(batch.tokens, x);  // throws on a bad id
   else std::copy(batch.embd.begin(), batch.embd.end(), x);
-  const int64_t first = c->kv ? c->kv->allocate(batch.pos, batch.seq) : 0;
+  std::vector<int64_t> cells;
+  if (c->kv) cells = c->kv->allocate(batch.pos, batch.seq);
   try {
-    Pass p(hp_, batch, *c, out, first, swa_);
+    Pass p(hp_, batch, *c, out, cells, swa_);
     p.emit("embd", -1, x, {E, n});
     if (token_scale_ > 0.0f) {
       // Only token rows are scaled ("do not normalize raw embeddings input").
@@ -86,7 +92,7 @@ void Transformer::forward(const Batch& batch, Context& base, Outputs& out) {
     }
     graph(p);
   } catch (...) {
-    if (c->kv) c->kv->release_tail(n);  // a failed pass leaves the cache as it was
+    if (c->kv) c->kv->release(cells);  // a failed pass leaves the cache as it was
     throw;
   }
 }

@@ -1,0 +1,245 @@
+// The HTTP side of `tessel serve`: routing, auth, errors, logging, health,
+// metrics, shutdown. Endpoint handlers are in routes.cpp.
+#include "serve/server.hpp"
+
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "serve/routes.hpp"
+#include "tessel/chat.hpp"
+#include "tessel/error.hpp"
+#include "tessel/pipeline.hpp"
+
+namespace tessel::serve {
+namespace {
+
+thread_local Clock::time_point request_start;
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(dump_json(error_body(status, message)), "application/json");
+}
+
+// One line of Prometheus text exposition per sample.
+void metric(std::ostringstream& o, const char* name, const char* type, const char* help, double value) {
+  o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n" << name << " " << value << "\n";
+}
+
+std::string metrics_text(ServerState& st) {
+  std::ostringstream o;
+  EngineStats e;
+  if (st.engine) e = st.engine->stats();
+  {
+    std::lock_guard lk(st.metrics_mutex);
+    o << "# HELP tessel_requests_total HTTP requests answered, by path and status\n"
+         "# TYPE tessel_requests_total counter\n";
+    for (const auto& [key, n] : st.requests)
+      o << "tessel_requests_total{path=\"" << key.first << "\",status=\"" << key.second << "\"} " << n << "\n";
+    metric(o, "tessel_request_duration_seconds_sum", "counter", "Seconds spent answering requests",
+           st.request_seconds);
+    metric(o, "tessel_request_duration_seconds_count", "counter", "Requests timed", double(st.requests_timed));
+  }
+  metric(o, "tessel_prompt_tokens_total", "counter", "Prompt tokens decoded", double(e.prompt_tokens));
+  metric(o, "tessel_generated_tokens_total", "counter", "Tokens generated", double(e.generated_tokens));
+  metric(o, "tessel_generations_total", "counter", "Generation requests finished", double(e.jobs_done));
+  metric(o, "tessel_forward_passes_total", "counter", "Batched forward passes", double(e.forward_passes));
+  metric(o, "tessel_queue_depth", "gauge", "Requests waiting for a slot", double(e.queued));
+  metric(o, "tessel_slots_busy", "gauge", "Slots generating", double(e.busy));
+  metric(o, "tessel_slots_total", "gauge", "Slots", double(e.slots));
+  metric(o, "tessel_time_to_first_token_seconds_sum", "counter", "Seconds from submit to first token",
+         e.ttft_seconds_sum);
+  metric(o, "tessel_time_to_first_token_seconds_count", "counter", "Generations timed", double(e.jobs_done));
+  metric(o, "tessel_ready", "gauge", "1 once the model is loaded", st.ready ? 1 : 0);
+  return o.str();
+}
+
+std::string chat_template_for(const PipelineSpec& spec, const Metadata& meta) {
+  const auto& file = spec.serve.chat_template_file;
+  if (file.empty()) return resolve_chat_template(spec.generate.chat_template, meta);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(file.string() + ": can't read the chat template file (--chat-template-file)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string name = detect_chat_template(ss.str());
+  const auto& ours = chat_template_names();
+  if (std::find(ours.begin(), ours.end(), name) == ours.end())
+    throw Error(file.string() + ": the chat template is not one tessel can format (recognised: " +
+                (name.empty() ? std::string("nothing") : name) + ")");
+  return name;
+}
+
+void load(ServerState& st) {
+  const PipelineSpec& spec = st.spec;
+  st.reg = make_registry(spec.plugin_paths);
+  st.file = open_model_file(*st.reg, spec.model.path, spec.model.format);
+  st.tok = make_tokenizer(*st.reg, st.file, spec.tokenizer);
+  st.codecs = load_codecs(*st.reg);
+  RuntimeOptions rt = spec.runtime;
+  rt.n_seq = spec.serve.slots;
+  st.model = load_model(*st.reg, st.file, st.codecs, rt, spec.architecture);
+  const HParams& hp = st.model->hparams();
+  if (hp.has_logits) {
+    st.template_name = chat_template_for(spec, st.file->meta);
+    st.ctx = st.model->new_context(rt);
+    EngineOptions eo;
+    eo.n_slots = spec.serve.slots;
+    eo.n_batch = spec.runtime.n_batch;
+    eo.max_queue = size_t(spec.serve.max_queue);
+    st.engine = std::make_unique<Engine>(*st.model, *st.ctx, *st.tok, eo);
+  } else {
+    embed::Options eo;
+    eo.pooling = embed::resolve_pooling(spec.embed.pooling, hp);
+    eo.normalize = 2;  // OpenAI's embeddings are unit vectors
+    eo.n_batch = spec.runtime.n_batch;
+    st.embedder = std::make_unique<embed::Embedder>(*st.model, spec.runtime, eo);
+  }
+}
+
+// SIGTERM/SIGINT arrive here (blocked in every other thread).
+void wait_for_signal(const std::atomic<bool>& done, httplib::Server& svr, ServerState& st) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  const timespec tick{0, 200 * 1000 * 1000};
+  while (!done) {
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      std::cerr << "serve: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                << ": finishing in-flight requests, then exiting\n";
+      st.draining = true;
+      svr.stop();
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+int run_server(const PipelineSpec& spec) {
+  if (spec.serve.slots < 1) throw Error("serve: -np must be at least 1, got " + std::to_string(spec.serve.slots));
+  if (spec.serve.port < 0 || spec.serve.port > 65535)
+    throw Error("serve: --port must be 0..65535, got " + std::to_string(spec.serve.port));
+  // Signals go to one thread; the others inherit the blocked mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  ServerState st;
+  st.spec = spec;
+  st.model_id = spec.serve.alias.empty() ? spec.model.path.filename().string() : spec.serve.alias;
+
+  httplib::Server svr;
+  const size_t n_threads = size_t(spec.serve.slots) + size_t(spec.serve.max_queue) + 8;
+  svr.new_task_queue = [n_threads] { return new httplib::ThreadPool(n_threads); };
+  svr.set_payload_max_length(size_t(spec.serve.max_body));
+  svr.set_keep_alive_timeout(2);
+  svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    request_start = Clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a handler's own error
+    if (res.status == 404) send_error(res, 404, "no endpoint " + req.method + " " + req.path);
+    else if (res.status == 413) send_error(res, 413, "the request body is larger than the limit (--max-body)");
+    else send_error(res, res.status, "HTTP error " + std::to_string(res.status));
+  });
+  svr.set_logger([&st](const httplib::Request& req, const httplib::Response& res) {
+    const double secs = std::chrono::duration<double>(Clock::now() - request_start).count();
+    {
+      std::lock_guard lk(st.metrics_mutex);
+      ++st.requests[{req.path, res.status}];
+      st.request_seconds += secs;
+      ++st.requests_timed;
+    }
+    char line[512];
+    std::snprintf(line, sizeof line, "serve: %s %s %s %d %.1f ms\n", req.remote_addr.c_str(), req.method.c_str(),
+                  req.path.c_str(), res.status, secs * 1000.0);
+    std::cerr << line << std::flush;
+  });
+
+  // Every handler: auth, readiness, and errors turned into OpenAI's shape.
+  Wrap wrap = [&st](bool needs_model, Handler handler) -> Handler {
+    return [&st, needs_model, handler](const httplib::Request& req, httplib::Response& res) {
+      try {
+        if (!st.spec.serve.api_key.empty() &&
+            req.get_header_value("Authorization") != "Bearer " + st.spec.serve.api_key)
+          throw ApiError(401, req.has_header("Authorization") ? "invalid API key" : "missing API key (Authorization: Bearer KEY)");
+        if (needs_model && !st.ready) throw ApiError(503, "the model is still loading");
+        handler(req, res);
+      } catch (const ApiError& e) {
+        send_error(res, e.status, e.what());
+      } catch (const QueueFull& e) {
+        send_error(res, 503, std::string(e.what()) + "; try again later");
+      } catch (const Error& e) {
+        send_error(res, 400, e.what());
+      } catch (const std::bad_alloc&) {
+        send_error(res, 500, "out of memory");
+      } catch (const std::exception& e) {
+        send_error(res, 500, std::string("internal error: ") + e.what());
+      }
+    };
+  };
+  svr.Get("/health", [&st](const httplib::Request&, httplib::Response& res) {
+    if (st.ready && !st.draining) {
+      res.set_content(R"({"status":"ok"})", "application/json");
+    } else {
+      send_error(res, 503, st.draining ? "shutting down" : "the model is still loading");
+    }
+  });
+  svr.Get("/metrics", wrap(false, [&st](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(st), "text/plain; version=0.0.4");
+  }));
+  add_routes(svr, st, wrap);
+
+  int port = spec.serve.port;
+  if (port == 0) port = svr.bind_to_any_port(spec.serve.host);
+  else if (!svr.bind_to_port(spec.serve.host, port)) port = -1;
+  if (port <= 0)
+    throw Error("serve: can't listen on " + spec.serve.host + ":" + std::to_string(spec.serve.port) +
+                " (address in use or not available)");
+  std::cerr << "serve: listening on http://" << spec.serve.host << ":" << port << "\n" << std::flush;
+
+  std::atomic<bool> done{false};
+  std::thread signals([&] { wait_for_signal(done, svr, st); });
+  std::thread http([&] { svr.listen_after_bind(); });
+  int rc = 0;
+  try {
+    load(st);
+    st.created = int64_t(std::time(nullptr));
+    st.ready = true;
+    const HParams& hp = st.model->hparams();
+    std::cerr << "serve: ready: " << st.model_id << " (" << hp.arch << ")";
+    if (st.engine)
+      std::cerr << ", " << spec.serve.slots << " slot(s) of " << st.engine->slot_context() << " tokens, chat template "
+                << st.template_name;
+    else
+      std::cerr << ", embeddings only";
+    std::cerr << "\n" << std::flush;
+  } catch (const std::exception& e) {
+    std::cerr << "tessel serve: error: " << e.what() << "\n";
+    svr.stop();
+    rc = 1;
+  }
+  http.join();  // returns after stop(): in-flight requests have been answered
+  done = true;
+  signals.join();
+  if (st.engine) st.engine->drain();
+  if (rc == 0) std::cerr << "serve: stopped\n";
+  return rc;
+}
+
+}  // namespace tessel::serve
