@@ -118,7 +118,7 @@ class ClipModel : public VisionModel {
     batch.causal = false;
     Outputs out;
     out.sink = sink;
-    kit::Pass p(vit_, batch, *ctx_, out, 0, {});
+    kit::Pass p(vit_, batch, *ctx_, out, {}, {});  // no KV cache: no cells
     // im2col: one row per patch, [channel][ky][kx] as ggml_im2col lays it out.
     float* cols = p.buf(0, n * 3 * P * P);
     for (int64_t py = 0; py < gy; ++py)
