@@ -119,7 +119,7 @@ TEST_CASE("a broken plugin file is skipped with the loader's reason; other comma
 
 TEST_CASE("embed with an empty prompt says so; blank lines separate texts") {
   auto r = run_tessel({"embed", "-m", bert(), "-p", ""});
-  expect_error(r, 1, "-p", "no text");
+  expect_error(r, 2, "-p", "no text");  // a usage mistake: exit 2, as every flag error
   r = run_tessel({"embed", "-m", bert(), "-p", "a cat\n\na dog", "--format", "jsonl"});
   CHECK(r.exit_code == 0);
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 2);
