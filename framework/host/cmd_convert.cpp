@@ -15,6 +15,7 @@
 #include "command.hpp"
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
+#include "tessel/progress.hpp"
 #include "tessel/quantize_convert.hpp"
 
 namespace {
@@ -70,7 +71,9 @@ std::unique_ptr<ModelFile> reencode(const ModelFile& src, TypeId outtype, const 
   out->meta.set("general.file_type", MetaValue::of_u32(file_type_of(outtype)));
   out->meta.set("general.quantization_version", MetaValue::of_u32(quantize::kQuantizationVersion));
   std::vector<float> row;
+  Progress bar("convert to " + type_name(outtype), src.tensors.size(), "tensors");
   for (const auto& t : src.tensors) {
+    bar.update(out->tensors.size(), t.name);
     TensorInfo o = t;
     o.type = converter_type(t, outtype);
     o.file_mapped = false;
@@ -87,13 +90,27 @@ std::unique_ptr<ModelFile> reencode(const ModelFile& src, TypeId outtype, const 
     }
     out->tensors.push_back(std::move(o));
   }
+  bar.update(out->tensors.size());
+  bar.finish();
   out->build_index();
   return out;
+}
+
+// A checkpoint without tokenizer.json still converts: llama.cpp loads a
+// vocabulary-less model ("none", as the converter's _set_vocab_none writes)
+// when `<arch>.vocab_size` says how many token ids the embedding has.
+void mark_no_vocabulary(ModelFile& file) {
+  if (file.meta.has("tokenizer.ggml.model")) return;
+  file.meta.set("tokenizer.ggml.model", MetaValue::of_string("none"));
+  const std::string key = file.meta.get_string("general.architecture") + ".vocab_size";
+  const TensorInfo* embd = file.find("token_embd.weight");
+  if (!file.meta.has(key) && embd) file.meta.set(key, MetaValue::of_u32(uint32_t(embd->ne[1])));
 }
 
 int run_convert(const Options& o) {
   auto reg = make_registry();
   auto file = open_model_file(*reg, o.input, o.format);
+  mark_no_vocabulary(*file);
   auto codecs = load_codecs(*reg);
   auto writer = writer_for(*reg);
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -114,7 +131,11 @@ int run_convert(const Options& o) {
       throw Error("--type: unknown type '" + o.type + "'; valid: auto, F32, F16, BF16, Q8_0 or a preset (" +
                   quantize::preset_names() + ")");
     out = reencode(*file, TypeId::F32, *codecs, buffers);
-    auto conv = quantize::convert_model(*out, *preset, *codecs, threads);
+    Progress bar("quantize to " + std::string(preset->name), out->tensors.size(), "tensors");
+    auto conv = quantize::convert_model(*out, *preset, *codecs, threads, false,
+                                        [&](size_t done, size_t, const std::string& name) { bar.update(done, name); });
+    bar.update(out->tensors.size());
+    bar.finish();
     writer->write(o.output, conv.meta, conv.tensors);
     tensors = conv.tensors;
   }

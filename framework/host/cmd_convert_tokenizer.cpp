@@ -24,7 +24,7 @@ tessel::host::Command convert_tokenizer_cmd{
     "convert-tokenizer", "Import a Hugging Face tokenizer.json into GGUF tokenizer metadata",
     [](CLI::App& app) {
       auto o = std::make_shared<Options>();
-      app.add_option("input", o->input, "tokenizer.json (BPE with byte fallback, SentencePiece style)")
+      app.add_option("input", o->input, "tokenizer.json (BPE: SentencePiece style or byte-level; WordPiece)")
           ->required();
       app.add_option("output", o->output, "GGUF file to write")->required();
       app.add_option("--config", o->config,

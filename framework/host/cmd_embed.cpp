@@ -65,7 +65,7 @@ tessel::host::Command embed_cmd{
       auto o = std::make_shared<Options>();
       auto& s = o->spec;
       auto& e = s.embed;
-      app.add_option("-m,--model", o->model, "Model file (GGUF)")->required();
+      app.add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face checkpoint folder")->required();
       auto* p = app.add_option("-p,--prompt", o->prompts,
                                "Text to embed (repeatable; a newline inside starts another text, as in llama-embedding)");
       auto* f = app.add_option("-f,--file", o->file, "File with one text per line (empty lines skipped; '-': standard input)");

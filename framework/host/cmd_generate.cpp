@@ -53,7 +53,7 @@ tessel::host::Command generate_cmd{
       auto& s = o->spec;
       auto& g = s.generate;
       auto& sp = g.sampler;
-      app.add_option("-m,--model", o->model, "Model file (GGUF)")->required();
+      app.add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face checkpoint folder")->required();
       auto* p = app.add_option("-p,--prompt", o->prompt, "Prompt text ('-': read it from standard input)");
       auto* f = app.add_option("-f,--file", o->prompt_file, "File holding the prompt (one trailing newline dropped)");
       app.add_flag("-e,--escape", o->escape, "Process escapes (\\n, \\r, \\t, \\', \\\", \\\\, \\xNN) in the prompt and "

@@ -30,7 +30,7 @@ tessel::host::Command similarity_cmd{
     "similarity", "Cosine similarity matrix of texts' embeddings", [](CLI::App& app) {
       auto o = std::make_shared<Options>();
       auto& s = o->spec;
-      app.add_option("-m,--model", o->model, "Model file (GGUF)")->required();
+      app.add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face checkpoint folder")->required();
       auto* p = app.add_option("-p,--prompt", o->prompts, "A text (repeat for each)");
       auto* f = app.add_option("-f,--file", o->file, "File with one text per line");
       f->excludes(p);

@@ -103,7 +103,7 @@ int run(const Options& o) {
 tessel::host::Command tokenize_cmd{
     "tokenize", "Turn text into token ids with a model's tokenizer", [](CLI::App& app) {
       auto o = std::make_shared<Options>();
-      app.add_option("-m,--model", o->model, "Model file (GGUF)")->required();
+      app.add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face checkpoint folder")->required();
       auto* p = app.add_option("-p,--prompt", o->prompt, "Text to tokenize ('-': standard input)");
       auto* f = app.add_option("-f,--file", o->file, "File with the text to tokenize, read verbatim ('-': stdin)");
       auto* in = app.add_flag("--stdin", o->from_stdin, "Read the text from standard input");

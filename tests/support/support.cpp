@@ -72,6 +72,12 @@ RunResult run_tessel(const std::vector<std::string>& args, int timeout_seconds,
 
 RunResult run_tessel_input(const std::vector<std::string>& args, const std::optional<std::string>& input,
                            int timeout_seconds, const std::vector<std::string>& extra_env) {
+  return run_program(TESSEL_BIN, args, input, timeout_seconds, extra_env);
+}
+
+RunResult run_program(const fs::path& program, const std::vector<std::string>& args,
+                      const std::optional<std::string>& input, int timeout_seconds,
+                      const std::vector<std::string>& extra_env) {
   fs::path dir = temp_dir();
   fs::path out_path = dir / "stdout", err_path = dir / "stderr", in_path = dir / "stdin";
   if (input) write_text(in_path, *input);
@@ -83,7 +89,7 @@ RunResult run_tessel_input(const std::vector<std::string>& args, const std::opti
     dup2(in, 0); dup2(out, 1); dup2(err, 2);
     for (const auto& e : extra_env) putenv(const_cast<char*>(e.c_str()));
     std::vector<char*> argv;
-    std::string bin = TESSEL_BIN;
+    std::string bin = program.string();
     argv.push_back(bin.data());
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -99,7 +105,7 @@ RunResult run_tessel_input(const std::vector<std::string>& args, const std::opti
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
-      FAIL("tessel did not finish within " << timeout_seconds << " s");
+      FAIL(program.filename().string() << " did not finish within " << timeout_seconds << " s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

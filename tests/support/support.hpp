@@ -26,6 +26,10 @@ RunResult run_tessel(const std::vector<std::string>& args, int timeout_seconds =
 // The same with `input` as stdin (/dev/null when nullopt).
 RunResult run_tessel_input(const std::vector<std::string>& args, const std::optional<std::string>& input,
                            int timeout_seconds = 120, const std::vector<std::string>& extra_env = {});
+// Any program the same way (the reference llama.cpp's tools, for instance).
+RunResult run_program(const std::filesystem::path& program, const std::vector<std::string>& args,
+                      const std::optional<std::string>& input = std::nullopt, int timeout_seconds = 120,
+                      const std::vector<std::string>& extra_env = {});
 
 std::string read_text(const std::filesystem::path& p);
 void write_text(const std::filesystem::path& p, const std::string& s);

@@ -113,11 +113,17 @@ TEST_CASE("convert-tokenizer refuses what it cannot map") {
   CHECK(r.err.find("bad.json") != std::string::npos);
   CHECK(r.err.find("not valid JSON") != std::string::npos);
 
-  write_text(dir / "wp.json", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})");
+  // WordPiece splits only as BertPreTokenizer does (llama.cpp's WPM).
+  write_text(dir / "wp.json", R"({"pre_tokenizer": {"type": "Whitespace"}, "model": {"type": "WordPiece", "vocab": {"a": 0}}})");
   r = run_tessel({"convert-tokenizer", (dir / "wp.json").string(), (dir / "o.gguf").string()});
   CHECK(r.exit_code != 0);
-  CHECK(r.err.find("WordPiece") != std::string::npos);
+  CHECK(r.err.find("wp.json: pre_tokenizer") != std::string::npos);
+  CHECK(r.err.find("BertPreTokenizer") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "o.gguf"));
+  write_text(dir / "um.json", R"({"model": {"type": "Unigram", "vocab": []}})");
+  r = run_tessel({"convert-tokenizer", (dir / "um.json").string(), (dir / "o.gguf").string()});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("model.type is 'Unigram'") != std::string::npos);
 
   // A tiny SentencePiece-style BPE converts and tokenizes by merge rank.
   write_text(dir / "tiny.json", R"({
@@ -141,4 +147,50 @@ TEST_CASE("convert-tokenizer refuses what it cannot map") {
   CHECK(tok->decode(tok->encode("ab ba", {false, false})) == "ab ba");
   // 'c' has no token and no <0x63>: the unknown token, which decodes to nothing.
   CHECK(tok->encode("c", {false, false}) == std::vector<tessel::TokenId>{0});
+}
+
+TEST_CASE("convert-tokenizer imports a WordPiece (BERT) tokenizer.json as llama.cpp's bert vocabulary") {
+  const fs::path dir = temp_dir();
+  // No tokenizer_config.json: [CLS]/[SEP] come from the post-processor's template.
+  write_text(dir / "wp.json", R"({
+    "added_tokens": [{"id": 0, "content": "[PAD]", "special": true}, {"id": 1, "content": "[UNK]", "special": true},
+                     {"id": 2, "content": "[CLS]", "special": true}, {"id": 3, "content": "[SEP]", "special": true}],
+    "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
+                   "strip_accents": null, "lowercase": true},
+    "pre_tokenizer": {"type": "BertPreTokenizer"},
+    "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}]},
+    "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+              "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "hello": 4, "world": 5, "##s": 6, ",": 7,
+                        "cafe": 8}}})");
+  const fs::path gguf = dir / "wp.gguf";
+  RunResult r = run_tessel({"convert-tokenizer", (dir / "wp.json").string(), gguf.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto tok = load_tokenizer(gguf);
+  auto* vt = dynamic_cast<const tessel::VocabTokenizer*>(tok.get());
+  REQUIRE(vt != nullptr);
+  const tessel::Vocab& v = vt->vocab();
+  CHECK(v.model == "bert");
+  CHECK(v.tokens[4].text == "\xe2\x96\x81hello");  // word start: the phantom space
+  CHECK(v.tokens[6].text == "s");                  // "##s": a continuation
+  CHECK(v.tokens[2].text == "[CLS]");              // control tokens keep their text
+  CHECK(v.attr(2) & tessel::kAttrControl);
+  CHECK(v.special.bos == 2);
+  CHECK(v.special.sep == 3);
+  CHECK(v.special.unk == 1);
+  // Lowercased, accents stripped (strip_accents null follows lowercase), punctuation split off.
+  CHECK(tok->encode("Hello, Worlds CAFÉ") == std::vector<tessel::TokenId>{2, 4, 7, 5, 6, 8, 3});
+  CHECK(tok->encode("xyz", {false, false}) == std::vector<tessel::TokenId>{1});
+
+  // lowercase false is written out (llama.cpp's default would lowercase).
+  write_text(dir / "cased.json", R"({"normalizer": {"type": "BertNormalizer", "lowercase": false},
+    "pre_tokenizer": {"type": "BertPreTokenizer"},
+    "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}]},
+    "added_tokens": [{"id": 3, "content": "[CLS]", "special": true}, {"id": 4, "content": "[SEP]", "special": true}],
+    "model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "Hello": 1, "hello": 2, "[CLS]": 3, "[SEP]": 4}}})");
+  r = run_tessel({"convert-tokenizer", (dir / "cased.json").string(), (dir / "cased.gguf").string()});
+  REQUIRE(r.exit_code == 0);
+  CHECK(load_tokenizer(dir / "cased.gguf")->encode("Hello hello", {false, false}) == std::vector<tessel::TokenId>{1, 2});
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Hugging Face tokenizer.json (+ tokenizer_config.json) as GGUF tokenizer.*
+// Hugging Face tokenizer.json (+ tokenizer_config.json) as GGUF tokenizer.* (BPE or WordPiece)
 // metadata, laid out as llama.cpp's convert_hf_to_gguf.py lays it out. Used
 // by `tessel convert-tokenizer` and by the safetensors checkpoint format.
 #include <cstdint>

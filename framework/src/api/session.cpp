@@ -10,7 +10,7 @@
 #include "tessel/chat.hpp"
 #include "tessel/config.hpp"
 #include "tessel/embedding.hpp"
-#include "tessel/pipeline.hpp"
+#include "tessel/loaded_pipeline.hpp"
 #include "tessel/sampler.hpp"
 
 namespace tessel {
@@ -70,21 +70,10 @@ GenerateSpec to_spec(GenerateSpec g, const GenerateOptions& o) {
 
 }  // namespace
 
-struct Session::Impl {
+struct Session::Impl : LoadedPipeline {
   PipelineSpec spec;
-  std::shared_ptr<Registry> reg;
-  std::shared_ptr<ModelFile> file;
-  std::shared_ptr<Tokenizer> tok;
-  std::shared_ptr<CodecSet> codecs;
-  std::shared_ptr<Model> model;
 
-  explicit Impl(PipelineSpec s) : spec(std::move(s)) {
-    reg = make_registry(spec.plugin_paths);
-    file = open_model_file(*reg, spec.model.path, spec.model.format);
-    codecs = load_codecs(*reg);
-    model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
-    if (file->meta.has("tokenizer.ggml.model")) tok = make_tokenizer(*reg, file, spec.tokenizer);
-  }
+  explicit Impl(PipelineSpec s) : LoadedPipeline(load_pipeline_model(s, TokenizerNeed::IfPresent)), spec(std::move(s)) {}
 
   const Tokenizer& tokenizer() const {
     if (!tok) throw Error(spec.model.path.string() + ": the model has no tokenizer (tokenizer.ggml.model)");

@@ -11,7 +11,7 @@
 #include "tessel/embedding.hpp"
 #include "tessel/error.hpp"
 #include "tessel/input.hpp"
-#include "tessel/pipeline.hpp"
+#include "tessel/loaded_pipeline.hpp"
 #include "tessel/progress.hpp"
 
 namespace tessel::embed {
@@ -120,10 +120,7 @@ size_t truncate_inputs(std::vector<Input>& inputs, size_t max_rows, const Tokeni
 }
 
 Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
-  auto reg = make_registry(spec.plugin_paths);
-  auto file = open_model(*reg, spec.model, spec.runtime.threads);
-  auto codecs = load_codecs(*reg);
-  auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
+  auto [reg, file, no_tok, codecs, model] = load_pipeline_model(spec, TokenizerNeed::None);  // gather() makes it
   Gathered g = gather(spec, *reg, file, *model);
   Options opts;
   opts.pooling = resolve_pooling(spec.embed.pooling, model->hparams());

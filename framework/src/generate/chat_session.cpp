@@ -10,17 +10,12 @@
 
 #include "generate.hpp"
 #include "tessel/error.hpp"
-#include "tessel/pipeline.hpp"
+#include "tessel/loaded_pipeline.hpp"
 
 namespace tessel {
 
-struct ChatSession::Impl {
+struct ChatSession::Impl : LoadedPipeline {
   PipelineSpec spec;
-  std::shared_ptr<Registry> reg;
-  std::shared_ptr<ModelFile> file;
-  std::shared_ptr<Tokenizer> tok;
-  std::shared_ptr<CodecSet> codecs;
-  std::shared_ptr<Model> model;
   std::unique_ptr<Context> ctx;
   ChatFormat format;
   std::vector<ChatMessage> history;
@@ -68,11 +63,7 @@ struct ChatSession::Impl {
 ChatSession::ChatSession(const PipelineSpec& spec) : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
   s.spec = spec;
-  s.reg = make_registry(spec.plugin_paths);
-  s.file = open_model(*s.reg, spec.model, spec.runtime.threads);
-  s.tok = make_tokenizer(*s.reg, s.file, spec.tokenizer);
-  s.codecs = load_codecs(*s.reg);
-  s.model = load_model(*s.reg, s.file, s.codecs, spec.runtime, spec.architecture);
+  static_cast<LoadedPipeline&>(s) = load_pipeline_model(spec);
   s.ctx = s.model->new_context(spec.runtime);
   s.format = resolve_chat_format(spec.generate.chat_template, spec.generate.chat_template_file, s.file->meta,
                                  s.tok.get());

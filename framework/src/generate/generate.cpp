@@ -12,7 +12,7 @@
 #include "tessel/chat.hpp"
 #include "tessel/error.hpp"
 #include "tessel/kernels.hpp"
-#include "tessel/pipeline.hpp"
+#include "tessel/loaded_pipeline.hpp"
 #include "tessel/prompt.hpp"
 #include "tessel/sampler.hpp"
 
@@ -226,11 +226,7 @@ std::string prompt_echo(const PipelineSpec& spec) {
 
 int run_generate_task(const PipelineSpec& spec) {
   const auto t_load = Clock::now();
-  auto reg = make_registry(spec.plugin_paths);
-  auto file = open_model(*reg, spec.model, spec.runtime.threads);
-  auto tok = make_tokenizer(*reg, file, spec.tokenizer);
-  auto codecs = load_codecs(*reg);
-  auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
+  auto [reg, file, tok, codecs, model] = load_pipeline_model(spec);
   auto ctx = model->new_context(spec.runtime);
   const double load_ms = ms_since(t_load);
   const auto prompt = build_prompt(spec, *reg, *file, model.get(), *tok);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #endif
 
+#include "float_gemm.hpp"
 #include "tessel/error.hpp"
 #include "tessel/half.hpp"
 
@@ -161,6 +162,12 @@ void matmul_many(ThreadPool& pool, std::span<const MatmulTarget> targets, const 
   constexpr size_t kMax = 8;
   if (targets.empty() || n_rows <= 0) return;
   if (targets.size() > kMax) throw Error("matmul_many: at most 8 matrices per call");
+  MatmulTarget rest[kMax];  // prompt batches of float weights go to Eigen (float_gemm.cpp)
+  size_t n_rest = 0;
+  for (const MatmulTarget& t : targets)
+    if (!float_gemm(pool, *t.w, x, n_rows, t.y)) rest[n_rest++] = t;
+  if (n_rest == 0) return;
+  targets = std::span<const MatmulTarget>(rest, n_rest);
   Part parts[kMax];
   const size_t n = targets.size();
   const int64_t n_in = targets[0].w->n_in;

@@ -8,6 +8,7 @@
 
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
+#include "tessel/progress.hpp"
 #include "tessel/quantize_convert.hpp"
 
 namespace tessel {
@@ -30,7 +31,14 @@ std::shared_ptr<ModelFile> quantize_model_file(const std::shared_ptr<ModelFile>&
   auto storage = std::make_shared<QuantizedStorage>();
   storage->source = file;
   if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));  // 0: all cores
-  storage->converted = quantize::convert_model(*file, *preset, codecs, threads);
+  // Quantizing a large model at load takes minutes: the shared progress line
+  // (only when stderr is a terminal), tensor by tensor.
+  Progress bar("load: quantize to " + preset_name, file->tensors.size(), "tensors");
+  storage->converted = quantize::convert_model(
+      *file, *preset, codecs, threads, false,
+      [&](size_t done, size_t, const std::string& name) { bar.update(done, name); });
+  bar.update(file->tensors.size());
+  bar.finish();
   auto out = std::make_shared<ModelFile>();
   out->path = file->path;
   out->format = file->format;

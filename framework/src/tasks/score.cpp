@@ -8,7 +8,7 @@
 #include "tessel/config.hpp"
 #include "tessel/error.hpp"
 #include "tessel/npy.hpp"
-#include "tessel/pipeline.hpp"
+#include "tessel/loaded_pipeline.hpp"
 #include "tessel/prompt.hpp"
 
 namespace tessel {
@@ -18,10 +18,7 @@ int run_score_task(const PipelineSpec& spec) {
   if (spec.output.empty())
     throw Error(spec.source + ": the score task needs an output path (output: FILE.npy, or -o)");
   if (spec.inputs.empty()) throw Error(spec.source + ": the score task needs a prompt (inputs, or -p TEXT)");
-  auto reg = make_registry(spec.plugin_paths);
-  auto file = open_model(*reg, spec.model, spec.runtime.threads);
-  auto codecs = load_codecs(*reg);
-  auto model = load_model(*reg, file, codecs, spec.runtime, spec.architecture);
+  auto [reg, file, no_tok, codecs, model] = load_pipeline_model(spec, TokenizerNeed::None);  // made below if needed
   const HParams& hp = model->hparams();
   if (!hp.has_logits) throw Error("score: architecture '" + hp.arch + "' has no LM head");
 

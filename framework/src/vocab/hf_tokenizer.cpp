@@ -1,23 +1,25 @@
-// Imports a Hugging Face tokenizer.json whose model is BPE over SentencePiece
-// style pieces (spaces as U+2581, byte fallback <0xNN>, e.g. Gemma 3) into
-// vocab-only GGUF metadata laid out as llama.cpp's converter lays out an SPM
-// ("llama") vocabulary: tokens by id, scores, token types, special ids and
-// add_* flags (gguf-py's SpecialVocab reads tokenizer_config.json the same
-// way). HF BPE applies merges by rank; llama.cpp's SPM merges the
-// highest-scoring adjacent pair first, so each token's score is
-// -(rank of the first merge producing it) and SPM then reproduces BPE.
-// Tokens no merge produces (single characters, bytes, added tokens) score
-// below every merge, -(n_merges + 1): BPE never forms them by merging.
+// Imports a Hugging Face tokenizer.json into vocab-only GGUF metadata laid
+// out as llama.cpp's converter lays it out:
+//  - BPE over SentencePiece style pieces (spaces as U+2581, byte fallback
+//    <0xNN>, e.g. Gemma 3) as an SPM ("llama") vocabulary: tokens by id,
+//    scores, token types, special ids and add_* flags (gguf-py's SpecialVocab
+//    reads tokenizer_config.json the same way). HF BPE applies merges by rank;
+//    llama.cpp's SPM merges the highest-scoring adjacent pair first, so each
+//    token's score is -(rank of the first merge producing it) and SPM then
+//    reproduces BPE. Tokens no merge produces (single characters, bytes, added
+//    tokens) score below every merge, -(n_merges + 1): BPE never forms them.
+//  - byte-level BPE (Llama 3, Qwen) as a "gpt2" vocabulary with its merges;
+//  - WordPiece (BERT) as a "bert" vocabulary (import_wordpiece).
 #include "tessel/hf_tokenizer.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "tessel/error.hpp"
-#include "tessel/output_file.hpp"
+#include "tessel/json_file.hpp"
 
 namespace tessel {
 namespace {
@@ -27,17 +29,6 @@ using json = nlohmann::json;
 
 // gguf-py's TokenType.
 enum : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
-
-json read_json(const fs::path& p) {
-  note_input(p);
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error(p.string() + ": cannot open for reading");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(p.string() + ": not valid JSON: " + e.what());
-  }
-}
 
 bool is_byte_token(const std::string& t) {
   auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
@@ -63,11 +54,14 @@ bool prepends_space(const json& n) {
 }
 
 // Special ids, add_bos/add_eos and the chat template: tokenizer_config.json
-// first (gguf-py's SpecialVocab), else what tokenizer.json itself says.
+// first (gguf-py's SpecialVocab), else what tokenizer.json itself says. As in
+// SpecialVocab, a config naming cls/sep but no bos/eos (BERT) makes them
+// BOS/EOS. A WordPiece model without a config takes [CLS]/[SEP] from the
+// post-processor's template, since llama.cpp's WPM wraps every text in them.
 void add_special_tokens(const json& j, const fs::path& config_path, const std::unordered_map<std::string, int64_t>& id_of,
-                        const std::string& unk, Metadata& meta) {
+                        const std::string& unk, bool wordpiece, Metadata& meta) {
   const std::string src = meta.source;
-  json cfg = config_path.empty() ? json::object() : read_json(config_path);
+  json cfg = config_path.empty() ? json::object() : read_json_file(config_path);
   auto set_id = [&](const char* key, const std::string& text) {
     if (text.empty()) return;
     auto it = id_of.find(text);
@@ -76,7 +70,9 @@ void add_special_tokens(const json& j, const fs::path& config_path, const std::u
                           "' (" + key + ") is not in the vocabulary");
     meta.set(key, MetaValue::of_u32(uint32_t(it->second)));
   };
-  std::string bos = token_content(cfg.value("bos_token", json()));
+  auto cfg_token = [&](const char* key) { return token_content(cfg.value(key, json())); };
+  std::string bos = cfg_token("bos_token"), eos = cfg_token("eos_token");
+  std::string cls = cfg_token("cls_token"), sep = cfg_token("sep_token");
   bool add_bos = false, add_eos = false;
   bool have_add_bos = false;
   if (j.contains("post_processor") && j["post_processor"].is_object()) {
@@ -88,18 +84,25 @@ void add_special_tokens(const json& j, const fs::path& config_path, const std::u
       if (first.contains("SpecialToken")) {
         add_bos = true;
         have_add_bos = true;
-        if (bos.empty()) bos = first["SpecialToken"].value("id", "");
+        const std::string id = first["SpecialToken"].value("id", "");
+        if (wordpiece && cls.empty()) cls = id;
+        if (bos.empty() && cls.empty()) bos = id;
       }
-      if (last.contains("SpecialToken")) add_eos = true;
+      if (last.contains("SpecialToken")) {
+        add_eos = true;
+        if (wordpiece && sep.empty()) sep = last["SpecialToken"].value("id", "");
+      }
     }
   }
+  if (bos.empty()) bos = cls;
+  if (eos.empty()) eos = sep;
   set_id("tokenizer.ggml.bos_token_id", bos);
-  set_id("tokenizer.ggml.eos_token_id", token_content(cfg.value("eos_token", json())));
-  set_id("tokenizer.ggml.unknown_token_id", cfg.contains("unk_token") ? token_content(cfg["unk_token"]) : unk);
-  set_id("tokenizer.ggml.seperator_token_id", token_content(cfg.value("sep_token", json())));
-  set_id("tokenizer.ggml.padding_token_id", token_content(cfg.value("pad_token", json())));
-  set_id("tokenizer.ggml.cls_token_id", token_content(cfg.value("cls_token", json())));
-  set_id("tokenizer.ggml.mask_token_id", token_content(cfg.value("mask_token", json())));
+  set_id("tokenizer.ggml.eos_token_id", eos);
+  set_id("tokenizer.ggml.unknown_token_id", cfg.contains("unk_token") ? cfg_token("unk_token") : unk);
+  set_id("tokenizer.ggml.seperator_token_id", sep);
+  set_id("tokenizer.ggml.padding_token_id", cfg_token("pad_token"));
+  set_id("tokenizer.ggml.cls_token_id", cls);
+  set_id("tokenizer.ggml.mask_token_id", cfg_token("mask_token"));
   if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean()) add_bos = cfg["add_bos_token"].get<bool>();
   else if (!have_add_bos) add_bos = false;
   if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean()) add_eos = cfg["add_eos_token"].get<bool>();
@@ -107,6 +110,50 @@ void add_special_tokens(const json& j, const fs::path& config_path, const std::u
   meta.set("tokenizer.ggml.add_eos_token", MetaValue::of_bool(add_eos));
   if (cfg.contains("chat_template") && cfg["chat_template"].is_string())
     meta.set("tokenizer.chat_template", MetaValue::of_string(cfg["chat_template"].get<std::string>()));
+}
+
+// The vocabulary by id: model.vocab plus added_tokens; gaps become [PADn]
+// (unused) and the list is padded to the model's vocab_size, as llama.cpp's
+// converter does. `id_of` maps the tokenizer.json texts to ids.
+struct TokenList {
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  std::unordered_map<int64_t, bool> added_special;  // id -> special
+  std::unordered_map<std::string, int64_t> id_of;
+};
+
+TokenList collect_tokens(const json& j, const json& model, const std::string& src, int64_t n_vocab) {
+  std::map<int64_t, std::string> by_id;
+  for (const auto& [text, id] : model["vocab"].items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0)
+      throw Error(src + ": model.vocab['" + text + "'] is not a non-negative id");
+    by_id[id.get<int64_t>()] = text;
+  }
+  TokenList list;
+  if (j.contains("added_tokens"))
+    for (const auto& t : j["added_tokens"]) {
+      if (!t.contains("id") || !t["id"].is_number_integer() || !t.contains("content"))
+        throw Error(src + ": added_tokens entry without id/content: " + t.dump());
+      const int64_t id = t["id"].get<int64_t>();
+      by_id[id] = t["content"].get<std::string>();
+      list.added_special[id] = t.value("special", false);
+    }
+  if (by_id.empty()) throw Error(src + ": the vocabulary is empty");
+  const int64_t n = std::max(by_id.rbegin()->first + 1, n_vocab);
+  if (n > (int64_t(1) << 31)) throw Error(src + ": token id " + std::to_string(n - 1) + " is too large");
+  list.tokens.resize(size_t(n));
+  list.types.assign(size_t(n), kNormal);
+  for (int64_t i = 0; i < n; ++i) {
+    auto it = by_id.find(i);
+    if (it == by_id.end()) {
+      list.tokens[size_t(i)] = "[PAD" + std::to_string(i) + "]";
+      list.types[size_t(i)] = kUnused;
+    } else {
+      list.tokens[size_t(i)] = it->second;
+    }
+    list.id_of.emplace(list.tokens[size_t(i)], i);
+  }
+  return list;
 }
 
 // The pre-tokenizer llama.cpp would name: its converter hashes the
@@ -135,6 +182,92 @@ std::string pre_tokenizer_name(const json& j, const std::string& src) {
   throw Error(src + ": pre_tokenizer " + pt.dump().substr(0, 120) + " is not one tessel recognises (llama-bpe, qwen2, gpt-2)");
 }
 
+// gguf-py's does_token_look_special: added tokens some models forget to mark special.
+bool looks_special(const std::string& t) {
+  auto wrapped = [&](std::string_view open, std::string_view close) {
+    return t.size() >= open.size() + close.size() && t.compare(0, open.size(), open) == 0 &&
+           t.compare(t.size() - close.size(), close.size(), close) == 0;
+  };
+  return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" || wrapped("<|", "|>") ||
+         wrapped("<\xef\xbd\x9c", "\xef\xbd\x9c>") || wrapped("<unused", ">");
+}
+
+// What a WordPiece normalizer does, in the switches llama.cpp's WPM has
+// (tokenizer.ggml.normalizer.*): BertNormalizer or the same steps as a
+// Sequence. clean_text and handle_chinese_chars are what WPM always does.
+struct WordPieceNormalizer {
+  bool lowercase = false, strip_accents = false;
+};
+
+void read_wordpiece_normalizer(const json& n, const std::string& src, WordPieceNormalizer& out) {
+  if (n.is_null()) return;
+  const std::string type = n.is_object() ? n.value("type", "") : "";
+  auto flag = [&](const char* key, bool fallback) {
+    return n.contains(key) && n[key].is_boolean() ? n[key].get<bool>() : fallback;
+  };
+  if (type == "BertNormalizer") {
+    out.lowercase = flag("lowercase", true);
+    out.strip_accents = flag("strip_accents", out.lowercase);  // null: as lowercase (HF's rule)
+  } else if (type == "Lowercase") {
+    out.lowercase = true;
+  } else if (type == "StripAccents") {
+    out.strip_accents = true;
+  } else if (type == "NFD") {
+    // WPM decomposes while stripping accents.
+  } else if (type == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array()) {
+    for (const auto& part : n["normalizers"]) read_wordpiece_normalizer(part, src, out);
+  } else {
+    throw Error(src + ": normalizer " + n.dump().substr(0, 80) +
+                " is not one a WordPiece (WPM) tokenizer applies (BertNormalizer, Lowercase, StripAccents, NFD)");
+  }
+}
+
+// WordPiece (BERT) as BertModel.set_vocab writes it: llama.cpp's "bert"
+// vocabulary marks word starts with the phantom space U+2581 instead of
+// marking continuations with "##", so every token but the control ones is
+// rewritten. The pre-tokenizer must be BertPreTokenizer, which WPM
+// implements (whitespace, then punctuation and CJK characters on their own).
+Metadata import_wordpiece(const json& j, const json& model, const std::string& src, const fs::path& config_path,
+                          TokenList list) {
+  WordPieceNormalizer norm;
+  read_wordpiece_normalizer(j.value("normalizer", json()), src, norm);
+  const json pt = j.value("pre_tokenizer", json());
+  const bool bert_split = pt.is_object() && (pt.value("type", "") == "BertPreTokenizer" ||
+                                             (pt.value("type", "") == "Sequence" && pt.contains("pretokenizers") &&
+                                              pt["pretokenizers"].is_array() && pt["pretokenizers"].size() == 1 &&
+                                              pt["pretokenizers"][0].value("type", "") == "BertPreTokenizer"));
+  if (!bert_split)
+    throw Error(src + ": pre_tokenizer " + pt.dump().substr(0, 80) +
+                " is not BertPreTokenizer, the only split a WordPiece (WPM) tokenizer does");
+  const std::string prefix = model.contains("continuing_subword_prefix") && model["continuing_subword_prefix"].is_string()
+                                 ? model["continuing_subword_prefix"].get<std::string>() : "##";
+  if (prefix.empty()) throw Error(src + ": model.continuing_subword_prefix is empty");
+  for (const auto& [id, special] : list.added_special)
+    if (id < int64_t(list.types.size()))
+      list.types[size_t(id)] = special || looks_special(list.tokens[size_t(id)]) ? kControl : kUserDefined;
+  for (size_t i = 0; i < list.tokens.size(); ++i) {
+    std::string& t = list.tokens[i];
+    if (list.types[i] == kControl) continue;
+    if (t.compare(0, prefix.size(), prefix) == 0) t.erase(0, prefix.size());
+    else t.insert(0, "\xe2\x96\x81");
+  }
+  const std::string unk = model.contains("unk_token") && model["unk_token"].is_string()
+                              ? model["unk_token"].get<std::string>() : "[UNK]";
+  Metadata meta;
+  meta.source = src;
+  meta.set("tokenizer.ggml.model", MetaValue::of_string("bert"));
+  // llama.cpp ignores the pre-tokenizer name of WPM vocabularies; its
+  // converter's name comes from hashing HF tokenizers' output, which tessel
+  // cannot run.
+  meta.set("tokenizer.ggml.pre", MetaValue::of_string("default"));
+  meta.set("tokenizer.ggml.tokens", MetaValue::of_strings(list.tokens));
+  meta.set("tokenizer.ggml.token_type", MetaValue::of_i32s(list.types));
+  add_special_tokens(j, config_path, list.id_of, list.id_of.count(unk) ? unk : "", true, meta);
+  meta.set("tokenizer.ggml.normalizer.lowercase", MetaValue::of_bool(norm.lowercase));
+  meta.set("tokenizer.ggml.normalizer.strip_accents", MetaValue::of_bool(norm.strip_accents));
+  return meta;
+}
+
 }  // namespace
 
 static Metadata import_checked(const fs::path& input, const fs::path& config_path, int64_t n_vocab);
@@ -151,54 +284,27 @@ Metadata import_hf_tokenizer(const fs::path& input, const fs::path& config_path,
 
 static Metadata import_checked(const fs::path& input, const fs::path& config_path, int64_t n_vocab) {
   const std::string src = input.string();
-  const json j = read_json(input);
+  const json j = read_json_file(input);
   if (!j.contains("model") || !j["model"].is_object())
     throw Error(src + ": no \"model\" object (is this a tokenizer.json?)");
   const json& model = j["model"];
   const std::string type = model.value("type", "");
-  if (type != "BPE")
+  if (type != "BPE" && type != "WordPiece")
     throw Error(src + ": model.type is '" + type +
-                        "'; tessel imports BPE tokenizers (SentencePiece style, e.g. Gemma, or byte-level, e.g. Llama 3, Qwen)");
+                        "'; tessel imports BPE tokenizers (SentencePiece style, e.g. Gemma, or byte-level, e.g. "
+                        "Llama 3, Qwen) and WordPiece (BERT)");
   if (!model.contains("vocab") || !model["vocab"].is_object())
     throw Error(src + ": model.vocab must be an object of token -> id");
+  TokenList list = collect_tokens(j, model, src, n_vocab);
+  if (type == "WordPiece") return import_wordpiece(j, model, src, config_path, std::move(list));
   // Without byte fallback the pieces are GPT-2 byte-level ones: llama.cpp's "gpt2" model.
   const bool byte_level = !model.value("byte_fallback", false);
   const std::string pre = byte_level ? pre_tokenizer_name(j, src) : "";
-
-  // Tokens by id: the vocab plus added tokens; gaps become [PADn] (unused) as in llama.cpp.
-  std::map<int64_t, std::string> by_id;
-  for (const auto& [text, id] : model["vocab"].items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0)
-      throw Error(src + ": model.vocab['" + text + "'] is not a non-negative id");
-    by_id[id.get<int64_t>()] = text;
-  }
-  std::unordered_map<int64_t, bool> added_special;  // id -> special
-  if (j.contains("added_tokens"))
-    for (const auto& t : j["added_tokens"]) {
-      if (!t.contains("id") || !t["id"].is_number_integer() || !t.contains("content"))
-        throw Error(src + ": added_tokens entry without id/content: " + t.dump());
-      const int64_t id = t["id"].get<int64_t>();
-      by_id[id] = t["content"].get<std::string>();
-      added_special[id] = t.value("special", false);
-    }
-  if (by_id.empty()) throw Error(src + ": the vocabulary is empty");
-  // The model's vocab_size may exceed the tokenizer's (padded embeddings): pad the list, as llama.cpp does.
-  const int64_t n = std::max(by_id.rbegin()->first + 1, n_vocab);
-  if (n > (int64_t(1) << 31)) throw Error(src + ": token id " + std::to_string(n - 1) + " is too large");
-
-  std::vector<std::string> tokens(static_cast<size_t>(n));
-  std::vector<int32_t> types(static_cast<size_t>(n), kNormal);
-  std::unordered_map<std::string, int64_t> id_of;
-  for (int64_t i = 0; i < n; ++i) {
-    auto it = by_id.find(i);
-    if (it == by_id.end()) {
-      tokens[size_t(i)] = "[PAD" + std::to_string(i) + "]";
-      types[size_t(i)] = kUnused;
-    } else {
-      tokens[size_t(i)] = it->second;
-    }
-    id_of.emplace(tokens[size_t(i)], i);
-  }
+  std::vector<std::string>& tokens = list.tokens;
+  std::vector<int32_t>& types = list.types;
+  const auto& added_special = list.added_special;
+  const auto& id_of = list.id_of;
+  const int64_t n = int64_t(tokens.size());
 
   // Scores from merge ranks.
   const json merges = model.contains("merges") ? model["merges"] : json::array();
@@ -241,7 +347,7 @@ static Metadata import_checked(const fs::path& input, const fs::path& config_pat
     meta.set("tokenizer.ggml.tokens", MetaValue::of_strings(tokens));
     meta.set("tokenizer.ggml.token_type", MetaValue::of_i32s(types));
     meta.set("tokenizer.ggml.merges", MetaValue::of_strings(merge_list));
-    add_special_tokens(j, config_path, id_of, "", meta);
+    add_special_tokens(j, config_path, id_of, "", false, meta);
     return meta;
   }
 
@@ -262,7 +368,7 @@ static Metadata import_checked(const fs::path& input, const fs::path& config_pat
   meta.set("tokenizer.ggml.scores", MetaValue::of_f32s(scores));
   meta.set("tokenizer.ggml.token_type", MetaValue::of_i32s(types));
 
-  add_special_tokens(j, config_path, id_of, unk, meta);
+  add_special_tokens(j, config_path, id_of, unk, false, meta);
   // SentencePiece's "add dummy prefix" shows up as a Prepend("▁") normalizer.
   meta.set("tokenizer.ggml.add_space_prefix",
            MetaValue::of_bool(prepends_space(j.value("normalizer", json()))));

@@ -4,7 +4,6 @@
 // tokenizer.json into `tokenizer.*` keys.
 #include <algorithm>
 #include <deque>
-#include <fstream>
 #include <set>
 #include <unordered_map>
 
@@ -13,22 +12,13 @@
 #include "tessel/error.hpp"
 #include "tessel/half.hpp"
 #include "tessel/hf_tokenizer.hpp"
+#include "tessel/json_file.hpp"
 
 namespace tessel::safetensors {
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-json read_json(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error(p.string() + ": cannot open for reading");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(p.string() + ": not valid JSON: " + e.what());
-  }
-}
 
 // What keeps a checkpoint's bytes alive: the shard mappings and the tensors
 // that had to be rewritten.
@@ -49,7 +39,7 @@ ShardPlan plan_shards(const fs::path& dir) {
   const fs::path index = dir / "model.safetensors.index.json";
   if (fs::exists(index)) {
     plan.index = index;
-    const json j = read_json(index);
+    const json j = read_json_file(index);
     if (!j.contains("weight_map") || !j["weight_map"].is_object())
       throw Error(index.string() + ": missing key 'weight_map' (tensor name -> shard file)");
     std::set<std::string> shards;
@@ -127,7 +117,7 @@ std::string substitute(std::string pattern, const std::string& layer) {
 void pooling_from_modules(const fs::path& dir, const std::string& arch, Metadata& meta) {
   const fs::path modules = dir / "modules.json";
   if (!fs::exists(modules)) return;
-  const json mods = read_json(modules);
+  const json mods = read_json_file(modules);
   if (!mods.is_array()) return;
   for (const auto& mod : mods) {
     if (!mod.is_object() || !mod.contains("type") || !mod["type"].is_string() || !mod.contains("path") ||
@@ -135,7 +125,7 @@ void pooling_from_modules(const fs::path& dir, const std::string& arch, Metadata
       continue;
     const std::string type = mod["type"].get<std::string>();
     if (type.size() < 7 || type.compare(type.size() - 7, 7, "Pooling") != 0) continue;
-    const json p = read_json(dir / mod["path"].get<std::string>() / "config.json");
+    const json p = read_json_file(dir / mod["path"].get<std::string>() / "config.json");
     uint32_t kind = 0;
     if (p.value("pooling_mode_mean_tokens", false)) kind = 1;
     else if (p.value("pooling_mode_cls_token", false)) kind = 2;
@@ -170,7 +160,7 @@ std::unique_ptr<ModelFile> open_checkpoint(const fs::path& path) {
   const fs::path dir = checkpoint_dir(path);
   const fs::path config_path = dir / "config.json";
   if (!fs::exists(config_path)) throw Error(config_path.string() + ": no such file (a checkpoint folder needs config.json)");
-  const Config cfg(read_json(config_path), config_path.string());
+  const Config cfg(read_json_file(config_path), config_path.string());
   const ArchMapping& mapping = mapping_for(cfg);
 
   auto storage = std::make_shared<Storage>();

@@ -4,6 +4,8 @@
 // from the GGUF keys, two shards and an index). The inverse mapping here is
 // written independently of the plugin's tables.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <fstream>
 #include <map>
 
 #include "checkpoint_writer.hpp"
@@ -113,6 +115,37 @@ inline std::vector<float> floats_of(const tessel::TensorInfo& t) {
   return v;
 }
 
+// The golden prompts of a logits folder (<p>.tokens.json), by name.
+struct Prompt {
+  std::string name;
+  std::vector<tessel::TokenId> ids;
+};
+inline std::vector<Prompt> golden_prompts(const fs::path& dir) {
+  std::vector<Prompt> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    const auto k = f.find(".tokens.json");
+    if (k == std::string::npos) continue;
+    std::ifstream in(e.path());
+    out.push_back({f.substr(0, k), json::parse(in)["token_ids"].get<std::vector<tessel::TokenId>>()});
+  }
+  std::sort(out.begin(), out.end(), [](const Prompt& a, const Prompt& b) { return a.name < b.name; });
+  if (out.empty()) FAIL("no <prompt>.tokens.json in " << dir);
+  return out;
+}
+
+// One decode of the whole prompt from an empty cache, as refdump does: the
+// logits of every position (`all`) or of the last.
+inline std::vector<float> decode_prompt(tessel::Model& model, tessel::Context& ctx, const std::vector<tessel::TokenId>& ids,
+                                        bool all) {
+  ctx.clear();
+  tessel::Batch b;
+  for (size_t i = 0; i < ids.size(); ++i) b.add_token(ids[i], int32_t(i), 0, all || i + 1 == ids.size());
+  tessel::Outputs out;
+  model.forward(b, ctx, out);
+  return out.logits;
+}
+
 // tokenizer.json / tokenizer_config.json of a byte-level BPE (Llama 3) vocabulary
 // held in GGUF keys: control tokens become special added tokens, BOS is added
 // by the post-processor, the split regex is Llama 3's.
@@ -142,6 +175,50 @@ inline void write_byte_level_tokenizer(const tessel::ModelFile& g, const fs::pat
                  {"merges", g.meta.get_strings("tokenizer.ggml.merges")}}}};
   write_json(dir / "tokenizer.json", tok);
   write_json(dir / "tokenizer_config.json", {{"bos_token", bos}, {"eos_token", eos}});
+}
+
+// tokenizer.json / tokenizer_config.json of a BERT WordPiece vocabulary held
+// in GGUF keys (llama.cpp's "bert" layout): U+2581 marks word starts in GGUF,
+// "##" marks continuations in HF; control tokens ([CLS], [SEP]...) are
+// special added tokens. The bge vocabulary in the golden files was converted
+// when llama.cpp kept every "[...]" token's text, so those ([unused0]...) are
+// word-start pieces without the mark.
+inline std::string wordpiece_text(const std::string& gguf, int64_t type) {
+  static const std::string kMark = "\xe2\x96\x81";
+  if (type == 3) return gguf;
+  if (gguf.rfind(kMark, 0) == 0) return gguf.substr(kMark.size());
+  if (gguf.size() > 2 && gguf.front() == '[' && gguf.back() == ']') return gguf;
+  return "##" + gguf;
+}
+
+inline void write_wordpiece_tokenizer(const tessel::ModelFile& g, const fs::path& dir) {
+  const auto& tokens = g.meta.get_strings("tokenizer.ggml.tokens");
+  const auto types = g.meta.get_ints("tokenizer.ggml.token_type");
+  json vocab = json::object(), added = json::array();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string t = wordpiece_text(tokens[i], types[i]);
+    vocab[t] = i;
+    if (types[i] == 3) added.push_back({{"id", i}, {"content", t}, {"special", true}, {"normalized", false}});
+  }
+  auto text_of = [&](const char* key) { return tokens[size_t(g.meta.get_int(key))]; };
+  const std::string cls = text_of("tokenizer.ggml.cls_token_id"), sep = text_of("tokenizer.ggml.seperator_token_id");
+  json tok = {
+      {"version", "1.0"},
+      {"added_tokens", added},
+      {"normalizer", {{"type", "BertNormalizer"}, {"clean_text", true}, {"handle_chinese_chars", true},
+                      {"strip_accents", nullptr}, {"lowercase", true}}},
+      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+      {"post_processor", {{"type", "TemplateProcessing"},
+                          {"single", {{{"SpecialToken", {{"id", cls}, {"type_id", 0}}}},
+                                      {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                                      {{"SpecialToken", {{"id", sep}, {"type_id", 0}}}}}}}},
+      {"model", {{"type", "WordPiece"}, {"unk_token", text_of("tokenizer.ggml.unknown_token_id")},
+                 {"continuing_subword_prefix", "##"}, {"max_input_chars_per_word", 100}, {"vocab", vocab}}}};
+  write_json(dir / "tokenizer.json", tok);
+  write_json(dir / "tokenizer_config.json",
+             {{"cls_token", cls}, {"sep_token", sep}, {"unk_token", text_of("tokenizer.ggml.unknown_token_id")},
+              {"pad_token", text_of("tokenizer.ggml.padding_token_id")},
+              {"mask_token", text_of("tokenizer.ggml.mask_token_id")}, {"do_lower_case", true}});
 }
 
 // Writes the checkpoint for `c` into a fresh folder and returns it with the golden file.
@@ -198,7 +275,9 @@ inline std::pair<fs::path, std::shared_ptr<tessel::ModelFile>> write_checkpoint(
     write_json(dir / "1_Pooling" / "config.json", {{"pooling_mode_mean_tokens", kind == 1}, {"pooling_mode_cls_token", kind == 2},
                                                            {"pooling_mode_lasttoken", kind == 3}});
   }
-  if (g->meta.get_string("tokenizer.ggml.model", "") == "gpt2") write_byte_level_tokenizer(*g, dir);
+  const std::string vocab_model = g->meta.get_string("tokenizer.ggml.model", "");
+  if (vocab_model == "gpt2") write_byte_level_tokenizer(*g, dir);
+  if (vocab_model == "bert") write_wordpiece_tokenizer(*g, dir);
   return {dir, g};
 }
 
