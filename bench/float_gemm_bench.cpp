@@ -60,7 +60,7 @@ int main(int argc, char** argv) try {
                           {"2048x2048, pp64", 64, 2048, 2048},
                           {"2048x2048, 16 rows", 16, 2048, 2048},
                           {"ViT-B 768->3072, 196 patches", 196, 768, 3072}};
-  std::printf("threads %d, process CPU time\n\n| weights | shape | dot kernels ms | Eigen ms | dots / Eigen | max rel diff |\n"
+  std::printf("threads %d, process CPU time, best of 3\n\n| weights | shape | dot kernels ms | Eigen ms | dots / Eigen | max rel diff |\n"
               "|---|---|---:|---:|---:|---:|\n", threads);
   for (TypeId type : {TypeId::F32, TypeId::F16, TypeId::BF16}) {
     const Codec& c = codecs->get(type);
