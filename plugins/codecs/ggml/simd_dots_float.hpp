@@ -78,6 +78,38 @@ template <class A, FloatKind K> struct FloatK {
       out[r * os] = s;
     }
   }
+
+  // R weight rows (w_stride bytes apart) against one activation row: each
+  // activation batch is loaded (and converted) once for R rows, and every
+  // row sums in exactly run<1>'s order, so decode results do not change.
+  template <int R>
+  static void run_w(const void* w, size_t w_stride, const void* a, size_t n, float* out) {
+    using B = xsimd::batch<float, A>;
+    constexpr size_t L = B::size;
+    constexpr int U = 2;
+    const std::byte* wb = static_cast<const std::byte*>(w);
+    B acc[R][U];
+    for (int r = 0; r < R; ++r)
+      for (int u = 0; u < U; ++u) acc[r][u] = B(0.f);
+    size_t i = 0;
+    for (; i + U * L <= n; i += U * L) {
+      B x[U];
+      for (int u = 0; u < U; ++u) x[u] = load_floats<A, K>(a, i + u * L);
+      for (int r = 0; r < R; ++r)
+        for (int u = 0; u < U; ++u)
+          acc[r][u] = xsimd::fma(load_floats<A, K>(wb + r * w_stride, i + u * L), x[u], acc[r][u]);
+    }
+    for (; i + L <= n; i += L) {
+      const B x = load_floats<A, K>(a, i);
+      for (int r = 0; r < R; ++r) acc[r][0] = xsimd::fma(load_floats<A, K>(wb + r * w_stride, i), x, acc[r][0]);
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int u = 1; u < U; ++u) acc[r][0] += acc[r][u];
+      float s = xsimd::hadd(acc[r][0]);
+      for (size_t j = i; j < n; ++j) s += load_float<K>(wb + r * w_stride, j) * load_float<K>(a, j);
+      out[r] = s;
+    }
+  }
 };
 
 }  // namespace
