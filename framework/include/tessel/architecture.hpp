@@ -80,6 +80,12 @@ class Context {
   // Forgets one sequence (a finished server slot); its cache cells are reused.
   // Contexts that keep nothing between passes have nothing to forget.
   virtual void remove_seq(int32_t seq) { (void)seq; }
+  // Forgets the cells of `seq` at positions >= from_pos, so the sequence goes
+  // on from there (a chat dropping its last reply to generate it again).
+  virtual void truncate_seq(int32_t seq, int32_t from_pos) {
+    (void)seq;
+    (void)from_pos;
+  }
 };
 
 class Model {

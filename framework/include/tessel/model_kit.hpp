@@ -157,6 +157,7 @@ class ModelContext : public Context {
   int32_t n_ctx() const override { return n_ctx_; }
   int32_t n_past(int32_t seq) const override;
   void remove_seq(int32_t seq) override;
+  void truncate_seq(int32_t seq, int32_t from_pos) override;
 
   ThreadPool pool;
   std::optional<KvCache> kv;  // empty for encoders
