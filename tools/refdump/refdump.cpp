@@ -4,6 +4,7 @@
 //   R=~/.cache/tessel-ref; g++ -O1 -std=c++17 tools/refdump/refdump.cpp -I$R/llama.cpp/include \
 //     -I$R/llama.cpp/ggml/include -L$R/build/bin -lllama -Wl,-rpath,$R/build/bin -o refdump
 //   ./refdump MODEL.gguf OUT.f32 ID...    (writes n_ids x n_vocab float32)
+//   REFDUMP_N_CTX=N sets the context (default 512).
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   if (!m) return 2;
   auto cp = llama_context_default_params();
   cp.n_ctx = 512; cp.n_batch = 512; cp.n_ubatch = 512; cp.n_seq_max = 1;
+  if (const char* n = std::getenv("REFDUMP_N_CTX")) cp.n_ctx = uint32_t(std::atoi(n));  // e.g. LongRoPE's choice
   cp.n_threads = 2; cp.n_threads_batch = 2;
   cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
   llama_context* c = llama_init_from_model(m, cp);

@@ -23,13 +23,18 @@ class Phi3Model : public kit::Transformer {
     eps_ = r.positive("attention.layer_norm_rms_epsilon", 1e-5);
     rope_ = kit::read_rope(r, hp_.head_dim, true, 10000.0);
     rope_.attn_factor = r.positive("rope.scaling.attn_factor", 1.0);
-    // LongRoPE (Phi-3 128k): the long factors when the context exceeds the
-    // original training context, else the short ones (llama.cpp's choice).
+    // LongRoPE (Phi-3 128k, Phi-3.5): the long factors when a sequence's
+    // context exceeds the original training context, else the short ones.
+    // llama.cpp (get_rope_factors) compares its n_ctx_seq: the context rounded
+    // up to a multiple of 256, split among the sequences when they don't share
+    // it (a server's slots here), rounded up to 256 again.
     const int64_t n_orig = r.count("rope.scaling.original_context_length", hp_.n_ctx_train, 1, 1 << 24);
     const int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(hp_.n_ctx_train, 4096);
+    auto pad256 = [](int64_t n) { return (n + 255) / 256 * 256; };
+    const int64_t n_ctx_seq = o.n_seq > 1 ? pad256(pad256(n_ctx) / o.n_seq) : pad256(n_ctx);
     const auto long_f = w.optional_vector("rope_factors_long.weight", rope_.n_dims / 2);
     const auto short_f = w.optional_vector("rope_factors_short.weight", rope_.n_dims / 2);
-    factors_ = n_ctx > n_orig ? long_f : short_f;
+    factors_ = n_ctx_seq > n_orig ? long_f : short_f;
     if (!factors_.empty()) rope_.freq_factors = factors_.data();
 
     head_ = kit::load_head(w, hp_, tok_embd_);
