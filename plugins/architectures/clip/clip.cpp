@@ -48,8 +48,10 @@ class ClipModel : public VisionModel {
       const auto sd = r.meta().get_floats(r.key("vision.image_std"));
       if (mean.size() != 3 || sd.size() != 3) r.fail("vision.image_mean", "/ image_std need 3 values each");
       for (int c = 0; c < 3; ++c) {
-        if (!std::isfinite(mean[c]) || !std::isfinite(sd[c]) || sd[c] == 0.0f)
-          r.fail("vision.image_std", "/ image_mean must be finite with a nonzero std");
+        if (!std::isfinite(mean[c]))
+          r.fail("vision.image_mean", "holds " + std::to_string(mean[c]) + "; expected finite values");
+        if (!std::isfinite(sd[c]) || sd[c] == 0.0f)
+          r.fail("vision.image_std", "holds " + std::to_string(sd[c]) + "; expected finite, nonzero values");
         v.image_mean[c] = mean[c], v.image_std[c] = sd[c];
       }
     }

@@ -23,6 +23,9 @@ class Phi3Model : public kit::Transformer {
     eps_ = r.positive("attention.layer_norm_rms_epsilon", 1e-5);
     rope_ = kit::read_rope(r, hp_.head_dim, true, 10000.0);
     rope_.attn_factor = r.positive("rope.scaling.attn_factor", 1.0);
+    // It scales q and k (the F16 KV cache overflows past ~2^8); real files have 1..2.
+    if (rope_.attn_factor > 16.0f)
+      r.fail("rope.scaling.attn_factor", "= " + std::to_string(rope_.attn_factor) + "; expected at most 16");
     // LongRoPE (Phi-3 128k, Phi-3.5): the long factors when a sequence's
     // context exceeds the original training context, else the short ones.
     // llama.cpp (get_rope_factors) compares its n_ctx_seq: the context rounded
