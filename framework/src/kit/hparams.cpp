@@ -105,10 +105,10 @@ k::RopeParams read_rope(const HParamReader& r, int64_t head_dim, bool neox, doub
     r.fail("rope.dimension_count", "= " + std::to_string(p.n_dims) + "; expected an even number");
   p.freq_base = r.positive("rope.freq_base", base);
   const std::string type = r.string("rope.scaling.type", "none");
-  if (type == "linear" || type == "longrope") {  // llama.cpp: LongRoPE's factors are tensors; the scale as linear
+  if (type == "linear") {
     p.freq_scale = 1.0f / r.positive("rope.scaling.factor", 1.0);
   } else if (type != "none") {
-    r.fail("rope.scaling.type", "= '" + type + "' is not supported (none, linear, longrope)");
+    r.fail("rope.scaling.type", "= '" + type + "' is not supported (none, linear)");
   }
   return p;
 }
