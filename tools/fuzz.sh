@@ -6,7 +6,8 @@
 #   tools/fuzz.sh list                the target names
 #
 # Targets (fuzz/CMakeLists.txt): gguf-reader model-load config npy
-# embedding-json image tokenizer tokenizer-json. The build is clang with -DTESSEL_FUZZ=ON
+# embedding-json image tokenizer tokenizer-json chat-template serve-request
+# safetensors-header. The build is clang with -DTESSEL_FUZZ=ON
 # (ASan + UBSan everywhere, libFuzzer coverage in every library and plugin).
 # Seeds come from $TESSEL_SHARED (default <repo>/../shared) via
 # tools/fuzz_seeds.py; the corpus grows in BUILD_DIR/fuzz/TARGET/corpus, and
@@ -17,7 +18,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-targets=(gguf-reader model-load config npy embedding-json image tokenizer tokenizer-json)
+targets=(gguf-reader model-load config npy embedding-json image tokenizer tokenizer-json chat-template serve-request
+         safetensors-header)
 target=${1:?usage: tools/fuzz.sh TARGET|all|list [SECONDS] [BUILD_DIR]}
 seconds=${2:-60}
 build=${3:-$root/build-fuzz}

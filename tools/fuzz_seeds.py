@@ -175,6 +175,46 @@ def seeds(target, shared, repo):
         cfg = {'bos_token': '<s>', 'eos_token': {'content': '</s>'}, 'add_bos_token': True, 'chat_template': '{{x}}'}
         yield 'small.json', json.dumps(tok).encode()
         yield 'with-config.json', json.dumps(tok).encode() + b'\0' + json.dumps(cfg).encode()
+    elif target == 'chat-template':
+        # Each real template alone (the target's default conversation) and with
+        # each shared conversation after a NUL.
+        folder = os.path.join(shared, 'chat-templates')
+        convs = json.load(open(os.path.join(folder, 'conversations.json')))
+        for p in sorted(glob.glob(os.path.join(folder, '*.jinja'))):
+            src = open(p, 'rb').read()
+            name = os.path.basename(p)[:-len('.jinja')]
+            yield name, src
+            for cname, msgs in sorted(convs.items()):
+                yield '%s.%s' % (name, cname), src + b'\0' + json.dumps(msgs).encode()
+    elif target == 'serve-request':
+        convs = json.load(open(os.path.join(shared, 'chat-templates', 'conversations.json')))
+        for cname, msgs in sorted(convs.items()):
+            yield 'chat-%s.json' % cname, json.dumps({'messages': msgs, 'max_tokens': 8}).encode()
+        yield 'chat-full.json', json.dumps({
+            'model': 'stories260K.gguf', 'messages': [{'role': 'user', 'content': [{'type': 'text', 'text': 'Hi'}]}],
+            'temperature': 0.7, 'top_p': 0.9, 'top_k': 40, 'min_p': 0.05, 'typical_p': 1, 'seed': 3,
+            'presence_penalty': 0.1, 'frequency_penalty': 0.2, 'repeat_penalty': 1.1, 'repeat_last_n': 64,
+            'stop': ['\n', 'The'], 'stream': True, 'stream_options': {'include_usage': True},
+            'logprobs': True, 'top_logprobs': 2, 'n': 1, 'ignore_eos': False}).encode()
+        yield 'completion-text.json', json.dumps({'prompt': 'Once upon a time', 'max_tokens': 4,
+                                                  'logprobs': 2, 'stop': 'x'}).encode()
+        yield 'completion-ids.json', json.dumps({'prompt': [1, 403, 407, 261], 'n_predict': 4}).encode()
+    elif target == 'safetensors-header':
+        # The header with its data section: two tensors, metadata, every field form.
+        def st(header, data):
+            h = json.dumps(header).encode()
+            return struct.pack('<Q', len(h)) + h + data
+        yield 'two.safetensors', st({'__metadata__': {'format': 'pt'},
+                                     'a.weight': {'dtype': 'F32', 'shape': [2, 3], 'data_offsets': [0, 24]},
+                                     'b.bias': {'dtype': 'BF16', 'shape': [4], 'data_offsets': [24, 32]}},
+                                    bytes(range(32)))
+        yield 'scalar.safetensors', st({'s': {'dtype': 'I64', 'shape': [], 'data_offsets': [0, 8]}}, bytes(8))
+        yield 'empty.safetensors', st({}, b'')
+        types, at = {}, 0
+        for d, size in (('F16', 2), ('U8', 1), ('BOOL', 1), ('F8_E4M3', 1), ('F64', 8)):
+            types['%s.t' % d] = {'dtype': d, 'shape': [1], 'data_offsets': [at, at + size]}
+            at += size
+        yield 'types.safetensors', st(types, bytes(at))
     else:
         raise SystemExit('fuzz_seeds: unknown target ' + target)
 

@@ -25,8 +25,9 @@ struct Options {
   std::string output_type, token_embd_type;
 };
 
-// A tensor type named on the command line (--output-tensor-type q8_0).
-std::optional<tessel::TypeId> type_option(const std::string& value, const char* option,
+// A tensor type named on the command line (--output-tensor-type q8_0) for
+// the tensor(s) `tensor` names.
+std::optional<tessel::TypeId> type_option(const std::string& value, const char* option, const char* tensor,
                                           const tessel::CodecSet& codecs) {
   using namespace tessel;
   if (value.empty()) return std::nullopt;
@@ -35,7 +36,8 @@ std::optional<tessel::TypeId> type_option(const std::string& value, const char* 
     std::string valid;
     for (TypeId c : codecs.types())
       if (c != TypeId::Q8_1 && c != TypeId::Q8_K) valid += (valid.empty() ? "" : ", ") + type_name(c);
-    throw Error(std::string(option) + ": unknown or unsupported tensor type '" + value + "'; valid types: " + valid);
+    throw Error(std::string(option) + ": unknown or unsupported tensor type '" + value + "' for " + tensor +
+                "; valid types: " + valid);
   }
   return t;
 }
@@ -55,8 +57,8 @@ int run_quantize(const Options& o) {
 
   quantize::Overrides over;
   over.pure = o.pure;
-  over.output_type = type_option(o.output_type, "--output-tensor-type", *codecs);
-  over.token_embd_type = type_option(o.token_embd_type, "--token-embedding-type", *codecs);
+  over.output_type = type_option(o.output_type, "--output-tensor-type", "output.weight", *codecs);
+  over.token_embd_type = type_option(o.token_embd_type, "--token-embedding-type", "token_embd.weight", *codecs);
 
   tessel::Progress progress("quantize", file->tensors.size(), "tensors");
   auto conv = quantize::convert_model(

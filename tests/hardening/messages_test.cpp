@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "gguf.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
@@ -50,6 +51,24 @@ TEST_CASE("quantize refuses to write over its input, directly or through a link"
     expect_error(r, 1, "same file as the input");
   }
   CHECK(read_text(dir / "in.gguf") == before);
+}
+
+TEST_CASE("quantize --token-embedding-type / --output-tensor-type errors name the tensor") {
+  fs::path dir = temp_dir();
+  const std::string out = (dir / "out.gguf").string();
+  // stories260K's rows are 64 values: Q4_K's 256-value blocks don't fit them.
+  expect_error(run_tessel({"quantize", stories(), out, "F16", "--token-embedding-type", "Q4_K"}), 1,
+               "--token-embedding-type Q4_K: tensor token_embd.weight", "block size 256");
+  expect_error(run_tessel({"quantize", stories(), out, "F16", "--output-tensor-type", "Q6_K"}), 1,
+               "--output-tensor-type Q6_K: tensor output.weight", "block size 256");
+  expect_error(run_tessel({"quantize", stories(), out, "F16", "--token-embedding-type", "Q9_9"}), 1,
+               "'Q9_9' for token_embd.weight");
+  CHECK_FALSE(fs::exists(out));
+  // A type that fits is taken as given.
+  auto r = run_tessel({"quantize", stories(), out, "F16", "--token-embedding-type", "Q4_0"});
+  CHECK(r.exit_code == 0);
+  auto written = tessel::gguf::read_file(out);
+  CHECK(written->get("token_embd.weight").type == tessel::TypeId::Q4_0);
 }
 
 TEST_CASE("quantize to a device streams into it and reports a full device") {

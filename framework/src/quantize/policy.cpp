@@ -236,6 +236,18 @@ std::vector<size_t> tensor_order(const std::vector<TensorInfo>& tensors) {
   return order;
 }
 
+// A type the user named for one tensor is taken as given (llama-quantize
+// does not fall back from it either), but one whose block does not divide the
+// tensor's rows is refused here, naming the tensor and the option, instead of
+// failing inside the codec.
+static TypeId explicit_type(TypeId t, const TensorInfo& tensor, const char* option) {
+  if (tensor.ne[0] % block_of(t) != 0)
+    throw Error(std::string(option) + " " + type_name(t) + ": tensor " + tensor.name + " has rows of " +
+                std::to_string(tensor.ne[0]) + " values, not a multiple of " + type_name(t) + "'s block size " +
+                std::to_string(block_of(t)) + "; choose a type with a smaller block (Q8_0, F16)");
+  return t;
+}
+
 std::vector<Choice> choose_types(const Preset& preset, const ModelInfo& info,
                                  const std::vector<const TensorInfo*>& ordered,
                                  const Overrides& overrides) {
@@ -253,9 +265,9 @@ std::vector<Choice> choose_types(const Preset& preset, const ModelInfo& info,
     if (!allows_quantization(*t)) {
       // kept as is
     } else if (overrides.token_embd_type && cat == Category::TOKEN_EMBD) {
-      ch.type = *overrides.token_embd_type;
+      ch.type = explicit_type(*overrides.token_embd_type, *t, "--token-embedding-type");
     } else if (overrides.output_type && cat == Category::OUTPUT) {
-      ch.type = *overrides.output_type;
+      ch.type = explicit_type(*overrides.output_type, *t, "--output-tensor-type");
     } else {
       TypeId nt = preset.default_type;
       if (is_quantized(nt)) {

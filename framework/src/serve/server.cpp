@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -143,6 +144,17 @@ int run_server(const PipelineSpec& spec) {
   st.model_id = spec.serve.alias.empty() ? spec.model.path.filename().string() : spec.serve.alias;
 
   httplib::Server svr;
+  // Debian's cpp-httplib 0.11 listens with a backlog of 5 (compiled into the
+  // library): a burst of connections overflows it, and with SYN cookies a
+  // client whose first segment arrives before its handshake ACK loses its
+  // first byte (the request then parses as garbage). Keep the library's
+  // socket options, remember the socket, and listen again with a real
+  // backlog once bound (Linux updates a listening socket's backlog).
+  std::atomic<int> listen_fd{-1};
+  svr.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = int(sock);
+  });
   const size_t n_threads = size_t(spec.serve.slots) + size_t(spec.serve.max_queue) + 8;
   svr.new_task_queue = [n_threads] { return new httplib::ThreadPool(n_threads); };
   svr.set_payload_max_length(size_t(spec.serve.max_body));
@@ -208,6 +220,7 @@ int run_server(const PipelineSpec& spec) {
   int port = spec.serve.port;
   if (port == 0) port = svr.bind_to_any_port(spec.serve.host);
   else if (!svr.bind_to_port(spec.serve.host, port)) port = -1;
+  if (port > 0 && listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   if (port <= 0)
     throw Error("serve: can't listen on " + spec.serve.host + ":" + std::to_string(spec.serve.port) +
                 " (address in use or not available)");

@@ -21,6 +21,9 @@ class Phi3Model : public kit::Decoder {
       : Decoder(w, o, {.scale_q = true, .layer = {.qkv_bias = kit::Bias::optional, .fused_up = true}}) {
     const kit::HParamReader& r = w.hparams();
     rope_.attn_factor = r.positive("rope.scaling.attn_factor", 1.0);
+    // It scales q and k (the F16 KV cache overflows past ~2^8); real files have 1..2.
+    if (rope_.attn_factor > 16.0f)
+      r.fail("rope.scaling.attn_factor", "= " + std::to_string(rope_.attn_factor) + "; expected at most 16");
     // LongRoPE (Phi-3 128k): the long factors when the context exceeds the
     // original training context, else the short ones (llama.cpp's choice).
     const int64_t n_orig = r.count("rope.scaling.original_context_length", hp_.n_ctx_train, 1, 1 << 24);
