@@ -27,11 +27,11 @@ const Case kCases[] = {
     {"gemma-2-2b", "gemma2", "n_embd=64,n_layer=3,n_head=4,n_head_kv=2,head_dim=32,n_ff=128,n_vocab=300,n_ctx=64"},
     {"llama-3.2-1b", "llama", "n_embd=64,n_layer=2,n_head=8,n_head_kv=2,head_dim=8,n_ff=128,n_vocab=300,n_ctx=64"},
     // Untied heads, key_length != n_embd / n_head, 3:1 and 4:1 GQA, odd layer counts.
-    {"tinyllama-1.1b", "llama", "n_embd=48,n_layer=3,n_head=6,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=64"},
-    {"qwen2.5-0.5b", "qwen2", "n_embd=64,n_layer=3,n_head=6,n_head_kv=2,head_dim=16,n_ff=96,n_vocab=300,n_ctx=64,tied=0"},
+    {"tinyllama-1.1b", "llama", "n_embd=64,n_layer=3,n_head=6,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=64"},
+    {"qwen2.5-0.5b", "qwen2", "n_embd=96,n_layer=3,n_head=6,n_head_kv=2,head_dim=16,n_ff=96,n_vocab=300,n_ctx=64,tied=0"},
     {"gemma-3-1b", "gemma3", "n_embd=64,n_layer=3,n_head=4,n_head_kv=1,head_dim=32,n_ff=96,n_vocab=300,n_ctx=64,tied=0"},
-    {"gemma-3-1b", "gemma3", "n_embd=48,n_layer=1,n_head=2,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=64"},
-    {"qwen3-0.6b", "qwen3", "n_embd=32,n_layer=3,n_head=6,n_head_kv=3,head_dim=8,n_ff=64,n_vocab=300,n_ctx=64,tied=0"},
+    {"gemma-3-1b", "gemma3", "n_embd=32,n_layer=1,n_head=2,n_head_kv=2,head_dim=32,n_ff=64,n_vocab=300,n_ctx=64"},
+    {"qwen3-0.6b", "qwen3", "n_embd=32,n_layer=3,n_head=4,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=64,tied=0"},
     {"phi-3-mini", "phi3", "n_embd=64,n_layer=1,n_head=4,n_head_kv=4,head_dim=16,n_ff=96,n_vocab=300,n_ctx=64,tied=1"},
 };
 
