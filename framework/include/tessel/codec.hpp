@@ -57,6 +57,14 @@ class Codec {
     const auto* a = static_cast<const std::byte*>(act);
     for (size_t r = 0; r < n_act; ++r) out[r * out_stride] = dot(w_row, a + r * act_stride, n);
   }
+  // out[o] = dot(w + o * w_stride, act, n) for o < n_w: several weight rows
+  // against one activation row (decode of unpacked types), so SIMD codecs
+  // convert each activation block once for several rows. Bit for bit dot().
+  virtual void dot_weights(const void* w, size_t w_stride, size_t n_w, const void* act, size_t n,
+                           float* out) const {
+    const auto* p = static_cast<const std::byte*>(w);
+    for (size_t o = 0; o < n_w; ++o) out[o] = dot(p + o * w_stride, act, n);
+  }
   // A packed copy of the [n_out rows x n_in] weight matrix at w, or null when
   // this codec (or this CPU) has no packed kernels for it. pool (optional)
   // splits the copying.

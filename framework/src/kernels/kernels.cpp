@@ -119,7 +119,8 @@ void dot_range(const Part& part, int64_t n_rows, int64_t o_begin, int64_t o_end)
   const int64_t n_in = w.n_in, n_out = w.n_out;
   float* y = part.y;
   if (n_rows == 1) {  // decode: one pass over the weight rows
-    for (int64_t o = o_begin; o < o_end; ++o) y[o] = c->dot(w.row(o), part.act, size_t(n_in));
+    if (o_end > o_begin)
+      c->dot_weights(w.row(o_begin), w.row_size, size_t(o_end - o_begin), part.act, size_t(n_in), y + o_begin);
     return;
   }
   // Prompt: an L2-sized tile of activation rows is swept by tiles of

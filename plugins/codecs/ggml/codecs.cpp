@@ -32,6 +32,11 @@ class KernelCodec final : public Codec {
     if (k_.dot_rows) return k_.dot_rows(w_row, act, act_stride, n_act, n, out, out_stride);
     Codec::dot_rows(w_row, act, act_stride, n_act, n, out, out_stride);
   }
+  void dot_weights(const void* w, size_t w_stride, size_t n_w, const void* act, size_t n,
+                   float* out) const override {
+    if (k_.dot_weights) return k_.dot_weights(w, w_stride, n_w, act, n, out);
+    Codec::dot_weights(w, w_stride, n_w, act, n, out);
+  }
 
   std::unique_ptr<PackedMatrix> pack(const void* w, size_t n_out, size_t n_in,
                                      ThreadPool* pool) const override {
@@ -62,7 +67,12 @@ struct Table {
     std::vector<const char*> paths(ks.size(), "scalar");
     for (const SimdDot& s : simd_dots())
       for (size_t i = 0; i < ks.size(); ++i)
-        if (ks[i].type == s.type) { ks[i].dot = s.dot; ks[i].dot_rows = s.dot_rows; paths[i] = simd_dots_name(); }
+        if (ks[i].type == s.type) {
+          ks[i].dot = s.dot;
+          ks[i].dot_rows = s.dot_rows;
+          ks[i].dot_weights = s.dot_weights;
+          paths[i] = simd_dots_name();
+        }
     for (size_t i = 0; i < ks.size(); ++i) {
       const Kernels& k = ks[i];
       owned.push_back(std::make_unique<KernelCodec>(k, paths[i]));

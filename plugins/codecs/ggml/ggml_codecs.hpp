@@ -20,6 +20,9 @@ struct Kernels {
   // Optional Codec::dot_rows (set by the SIMD table, simd_dots.hpp).
   void (*dot_rows)(const void* w_row, const void* act, size_t act_stride, size_t n_act, size_t n,
                    float* out, size_t out_stride) = nullptr;
+  // Optional Codec::dot_weights (set by the SIMD table for float types).
+  void (*dot_weights)(const void* w, size_t w_stride, size_t n_w, const void* act, size_t n,
+                      float* out) = nullptr;
 };
 
 // Every codec this family serves (static storage, never null entries).

@@ -40,6 +40,7 @@ template <int G> struct ActK { float d; int16_t sum[QK_K / G]; int8_t qs[QK_K]; 
 // 8 rows per group; a partial last group stores only its valid rows.
 struct Avx2Rows {
   static constexpr size_t kRows = 8;
+  static constexpr bool kInlineMeta = false;
   using Mask = size_t;
   static Mask mask(size_t valid) { return valid; }
 };
@@ -155,8 +156,8 @@ struct Q8_0Layout : Avx2Rows {
     __m256 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = grp + b * kQuant;
-      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      const std::byte* blk = quant_at<Q8_0Layout>(grp, nb, b);
+      if constexpr (J <= 2) prefetch_block<Q8_0Layout>(grp, nb, b);
       __m256i acc[J];
       for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
       for (int k = 0; k < 8; ++k) {
@@ -166,7 +167,7 @@ struct Q8_0Layout : Avx2Rows {
           acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(p, ones));
         }
       }
-      const __m256 dw = scales8(grp + nb * kQuant + b * kMeta);
+      const __m256 dw = scales8(meta_at<Q8_0Layout>(grp, nb, b));
       for (int j = 0; j < J; ++j)
         fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[j]),
                                 _mm256_mul_ps(dw, _mm256_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
@@ -195,8 +196,8 @@ struct Q4_0Layout : Avx2Rows {
     __m256 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = grp + b * kQuant;
-      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      const std::byte* blk = quant_at<Q4_0Layout>(grp, nb, b);
+      if constexpr (J <= 2) prefetch_block<Q4_0Layout>(grp, nb, b);
       __m256i acc[J];
       for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
       for (int k = 0; k < 4; ++k) {
@@ -208,7 +209,7 @@ struct Q4_0Layout : Avx2Rows {
           acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wh, bcast4(q + 16 + 4 * k)));
         }
       }
-      const __m256 dw = scales8(grp + nb * kQuant + b * kMeta);
+      const __m256 dw = scales8(meta_at<Q4_0Layout>(grp, nb, b));
       for (int j = 0; j < J; ++j) {
         const Act& A = act_block<Act>(a, ab, j, b);
         const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(acc[j], ones), _mm256_set1_epi32(8 * A.sum));
@@ -231,6 +232,7 @@ struct KQuantLayout : Avx2Rows {
   using Block = B;
   using Act = ActK<32>;
   static constexpr size_t kBlock = QK_K, kQuant = 32 * 32 + (kFive ? 8 * 32 : 0), kMeta = 32 + 64 + 64;
+  static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
@@ -256,9 +258,9 @@ struct KQuantLayout : Avx2Rows {
     __m256 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = grp + b * kQuant;
-      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
-      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const std::byte* blk = quant_at<KQuantLayout>(grp, nb, b);
+      if constexpr (J <= 2) prefetch_block<KQuantLayout>(grp, nb, b);
+      const std::byte* meta = meta_at<KQuantLayout>(grp, nb, b);
       const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 32);
       __m256i isum[J];
       for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
@@ -326,11 +328,13 @@ using Q5_KLayout = KQuantLayout<BlockQ5_K, true>;
 // (m < 2) or high nibble of the first (m even) or second vector and bits
 // 2m..2m+1 of the third. Values 0..63: two maddubs results still fit int16,
 // then one madd applies the group scale (duplicated into both int16 halves).
-// Meta: 8 F16 d, 16 x 8 int8 scales (group major).
+// Meta: 8 F16 d, 16 x 8 int8 scales (group major), 16 bytes of padding.
 struct Q6_KLayout : Avx2Rows {
   using Block = BlockQ6_K;
   using Act = ActK<16>;
-  static constexpr size_t kBlock = QK_K, kQuant = 16 * 3 * 32, kMeta = 16 + 128;
+  // meta padded to 160 bytes so every block (quants + meta) starts 32-byte aligned
+  static constexpr size_t kBlock = QK_K, kQuant = 16 * 3 * 32, kMeta = 16 + 128 + 16;
+  static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
@@ -355,9 +359,9 @@ struct Q6_KLayout : Avx2Rows {
     __m256 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = grp + b * kQuant;
-      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
-      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const std::byte* blk = quant_at<Q6_KLayout>(grp, nb, b);
+      if constexpr (J <= 2) prefetch_block<Q6_KLayout>(grp, nb, b);
+      const std::byte* meta = meta_at<Q6_KLayout>(grp, nb, b);
       const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
       __m256i ysc[16];  // group g's scale in both int16 halves of each row's lane
       for (int g = 0; g < 16; ++g) {

@@ -49,10 +49,23 @@ struct AlignedBytes {
   AlignedBytes& operator=(const AlignedBytes&) = delete;
 };
 
+// Where block b's quants and scales sit in a row group of nb blocks. With
+// L::kInlineMeta each block's scales follow its quants, so decode reads the
+// group as one stream (scales kept in a second stream missed the cache: a
+// third of Q4_K's decode time stalled on its scale loads); otherwise all
+// quants come first, then all scales.
+template <class L, class P> P quant_at(P grp, size_t nb, size_t b) {
+  (void)nb;
+  return L::kInlineMeta ? grp + b * (L::kQuant + L::kMeta) : grp + b * L::kQuant;
+}
+template <class L, class P> P meta_at(P grp, size_t nb, size_t b) {
+  return L::kInlineMeta ? grp + b * (L::kQuant + L::kMeta) + L::kQuant : grp + nb * L::kQuant + b * L::kMeta;
+}
+
 // A type's packed layout and kernel. Per quant block a group of L::kRows
 // rows holds kQuant bytes of interleaved quants and kMeta bytes of scales;
-// pack_block writes both from the rows' blocks; tile<J> multiplies one group (quants at grp,
-// scales at grp + nb * kQuant) by J activation rows.
+// pack_block writes both from the rows' blocks; tile<J> multiplies one group
+// (blocks placed by quant_at / meta_at) by J activation rows.
 template <class L>
 class Packed final : public PackedMatrix {
   static constexpr size_t kRows = L::kRows;
@@ -74,7 +87,7 @@ class Packed final : public PackedMatrix {
           rows[r] = o < n_out ? reinterpret_cast<const typename L::Block*>(src + o * row) + b : &zero;
         }
         std::byte* grp = data_.p + g * group_bytes_;
-        L::pack_block(rows, grp + b * L::kQuant, grp + nb_ * L::kQuant + b * L::kMeta);
+        L::pack_block(rows, quant_at<L>(grp, nb_, b), meta_at<L>(grp, nb_, b));
         }
     };
     if (pool) pool->parallel_for(int64_t(groups_), pack_groups, 8);
@@ -123,6 +136,16 @@ constexpr size_t kPrefetchAhead = 4096;
 inline void prefetch_ahead(const std::byte* p, size_t bytes) {
   for (size_t off = 0; off < bytes; off += 64)
     _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + off), _MM_HINT_T0);
+}
+
+// The prefetch for one block of a layout: its quants (and inline scales) a
+// few KiB ahead, and a layout's separate scale stream as far ahead in blocks.
+template <class L> void prefetch_block(const std::byte* grp, size_t nb, size_t b) {
+  const std::byte* q = quant_at<L>(grp, nb, b);
+  prefetch_ahead(q, L::kQuant + (L::kInlineMeta ? L::kMeta : 0));
+  if constexpr (!L::kInlineMeta)
+    _mm_prefetch(reinterpret_cast<const char*>(meta_at<L>(grp, nb, b) + kPrefetchAhead / L::kQuant * L::kMeta),
+                 _MM_HINT_T0);
 }
 
 template <class A> const A& act_block(const std::byte* a, size_t ab, int j, size_t b) {

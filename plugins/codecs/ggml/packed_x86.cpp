@@ -38,6 +38,7 @@ namespace {
 // partial last group.
 struct Avx512Rows {
   static constexpr size_t kRows = 16;
+  static constexpr bool kInlineMeta = false;
   using Mask = __mmask16;
   static Mask mask(size_t valid) { return Mask((1u << valid) - 1); }
 };
@@ -140,8 +141,8 @@ struct Q8_0Layout : Avx512Rows {
     __m512 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = grp + b * kQuant;
-      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      const std::byte* blk = quant_at<Q8_0Layout>(grp, nb, b);
+      if constexpr (J <= 2) prefetch_block<Q8_0Layout>(grp, nb, b);
       __m512i acc[J][P];
       for (int j = 0; j < J; ++j) {
         acc[j][0] = _mm512_set1_epi32(-128 * act_block<Act>(a, ab, j, b).sum);
@@ -152,7 +153,7 @@ struct Q8_0Layout : Avx512Rows {
         for (int j = 0; j < J; ++j)
           acc[j][k % P] = _mm512_dpbusd_epi32(acc[j][k % P], w, bcast4(act_block<Act>(a, ab, j, b).qs + 4 * k));
       }
-      const __m512 dw = scales16(grp + nb * kQuant + b * kMeta);
+      const __m512 dw = scales16(meta_at<Q8_0Layout>(grp, nb, b));
       for (int j = 0; j < J; ++j) {
         const __m512i s = P > 1 ? _mm512_add_epi32(acc[j][0], acc[j][P - 1]) : acc[j][0];
         fa[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
@@ -184,8 +185,8 @@ struct Q4_0Layout : Avx512Rows {
     __m512 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = grp + b * kQuant;
-      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
+      const std::byte* blk = quant_at<Q4_0Layout>(grp, nb, b);
+      if constexpr (J <= 2) prefetch_block<Q4_0Layout>(grp, nb, b);
       __m512i acc[J][P];
       for (int j = 0; j < J; ++j) {
         acc[j][0] = _mm512_set1_epi32(-8 * act_block<Act>(a, ab, j, b).sum);
@@ -200,7 +201,7 @@ struct Q4_0Layout : Avx512Rows {
           acc[j][P - 1] = _mm512_dpbusd_epi32(acc[j][P - 1], wh, bcast4(q + 16 + 4 * k));
         }
       }
-      const __m512 dw = scales16(grp + nb * kQuant + b * kMeta);
+      const __m512 dw = scales16(meta_at<Q4_0Layout>(grp, nb, b));
       for (int j = 0; j < J; ++j) {
         const __m512i s = P > 1 ? _mm512_add_epi32(acc[j][0], acc[j][P - 1]) : acc[j][0];
         fa[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
@@ -240,9 +241,9 @@ struct Q4_KLayout : Avx512Rows {
     __m512 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = grp + b * kQuant;
-      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
-      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const std::byte* blk = quant_at<Q4_KLayout>(grp, nb, b);
+      if constexpr (J <= 2) prefetch_block<Q4_KLayout>(grp, nb, b);
+      const std::byte* meta = meta_at<Q4_KLayout>(grp, nb, b);
       const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 64);
       __m512i isum[J], msum[J];
       for (int j = 0; j < J; ++j) isum[j] = msum[j] = _mm512_setzero_si512();
@@ -319,9 +320,9 @@ struct Q6_KLayout : Avx512Rows {
     __m512 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = grp + b * kQuant;
-      if constexpr (J <= 2) prefetch_ahead(blk, kQuant);
-      const std::byte* meta = grp + nb * kQuant + b * kMeta;
+      const std::byte* blk = quant_at<Q6_KLayout>(grp, nb, b);
+      if constexpr (J <= 2) prefetch_block<Q6_KLayout>(grp, nb, b);
+      const std::byte* meta = meta_at<Q6_KLayout>(grp, nb, b);
       const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 32);
       __m512i isum[J];
       for (int j = 0; j < J; ++j) isum[j] = _mm512_setzero_si512();

@@ -24,11 +24,16 @@ namespace tessel::ggml {
 using DotRowsFn = void (*)(const void* w_row, const void* act, size_t act_stride, size_t n_act,
                            size_t n, float* out, size_t out_stride);
 inline constexpr size_t kMaxRows = 4;
+// out[o] = dot(w + o * w_stride, act) for o < n_w (Codec::dot_weights); null
+// where the kernel has no multi-row form.
+using DotWeightsFn = void (*)(const void* w, size_t w_stride, size_t n_w, const void* act, size_t n,
+                              float* out);
 
 struct SimdDot {
   TypeId type;
   float (*dot)(const void* w_row, const void* act_row, size_t n);
   DotRowsFn dot_rows;
+  DotWeightsFn dot_weights = nullptr;
 };
 
 enum class SimdIsa { best, avx2, vnni };

@@ -150,7 +150,15 @@ template <class K> float dot1(const void* w, const void* a, size_t n) {
   K::template run<1>(w, a, 0, n, &o, 0);
   return o;
 }
-template <class K> constexpr SimdDot entry(TypeId t) { return {t, dot1<K>, rows<K>}; }
+template <class K> constexpr SimdDot entry(TypeId t) { return {t, dot1<K>, rows<K>, nullptr}; }
+// Kernels with a run_w<R> form (R weight rows, one activation row) also serve dot_weights.
+template <class K> void weights(const void* w, size_t ws, size_t n_w, const void* a, size_t n, float* out) {
+  const auto* p = static_cast<const std::byte*>(w);
+  size_t o = 0;
+  for (; o + 4 <= n_w; o += 4) K::template run_w<4>(p + o * ws, ws, a, n, out + o);
+  for (; o < n_w; ++o) K::template run_w<1>(p + o * ws, ws, a, n, out + o);
+}
+template <class K> constexpr SimdDot entry_w(TypeId t) { return {t, dot1<K>, rows<K>, weights<K>}; }
 
 }  // namespace
 }  // namespace tessel::ggml

@@ -17,9 +17,9 @@ template <class M, class A> SimdTable dot_table() {
       entry<Q2_KK<M>>(TypeId::Q2_K), entry<Q3_KK<M>>(TypeId::Q3_K),
       entry<Q4_KK<M>>(TypeId::Q4_K), entry<Q5_KK<M>>(TypeId::Q5_K),
       entry<Q6_KK<M>>(TypeId::Q6_K), entry<Q8_KK<M>>(TypeId::Q8_K),
-      entry<FloatK<A, FloatKind::f32>>(TypeId::F32),
-      entry<FloatK<A, FloatKind::f16>>(TypeId::F16),
-      entry<FloatK<A, FloatKind::bf16>>(TypeId::BF16),
+      entry_w<FloatK<A, FloatKind::f32>>(TypeId::F32),
+      entry_w<FloatK<A, FloatKind::f16>>(TypeId::F16),
+      entry_w<FloatK<A, FloatKind::bf16>>(TypeId::BF16),
   };
   // (sizeof, not std::size: no library template instantiated in this file)
   return {dots, sizeof(dots) / sizeof(dots[0])};
