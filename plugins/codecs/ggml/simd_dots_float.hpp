@@ -47,68 +47,50 @@ template <FloatKind K> float load_float(const void* p, size_t i) {
 }
 
 template <class A, FloatKind K> struct FloatK {
+  // One row shared by R rows of the other operand (stride bytes apart):
+  // the shared row's batches are loaded and converted once for all R. U
+  // accumulators per row, the same U for every R and either orientation: a
+  // row's sum must not depend on how many rows share the call (decode and
+  // prompts must give identical logits); products commute, so which operand
+  // is shared does not change a result either.
   template <int R>
-  static void run(const void* w, const void* a, size_t stride, size_t n, float* out, size_t os) {
+  static void run_shared(const void* shared, const void* rows, size_t stride, size_t n, float* out,
+                         size_t os) {
     using B = xsimd::batch<float, A>;
     constexpr size_t L = B::size;
-    // U accumulators per row, the same U for every R: a row's sum must not
-    // depend on how many rows share the call (decode uses dot, prompts
-    // dot_rows, and both must give identical logits).
     constexpr int U = 2;
-    const std::byte* ab = static_cast<const std::byte*>(a);
+    const std::byte* rb = static_cast<const std::byte*>(rows);
     B acc[R][U];
     for (int r = 0; r < R; ++r)
       for (int u = 0; u < U; ++u) acc[r][u] = B(0.f);
     size_t i = 0;
     for (; i + U * L <= n; i += U * L) {
       B x[U];
-      for (int u = 0; u < U; ++u) x[u] = load_floats<A, K>(w, i + u * L);
+      for (int u = 0; u < U; ++u) x[u] = load_floats<A, K>(shared, i + u * L);
       for (int r = 0; r < R; ++r)
         for (int u = 0; u < U; ++u)
-          acc[r][u] = xsimd::fma(x[u], load_floats<A, K>(ab + r * stride, i + u * L), acc[r][u]);
+          acc[r][u] = xsimd::fma(x[u], load_floats<A, K>(rb + r * stride, i + u * L), acc[r][u]);
     }
     for (; i + L <= n; i += L) {
-      const B x = load_floats<A, K>(w, i);
-      for (int r = 0; r < R; ++r) acc[r][0] = xsimd::fma(x, load_floats<A, K>(ab + r * stride, i), acc[r][0]);
+      const B x = load_floats<A, K>(shared, i);
+      for (int r = 0; r < R; ++r) acc[r][0] = xsimd::fma(x, load_floats<A, K>(rb + r * stride, i), acc[r][0]);
     }
     for (int r = 0; r < R; ++r) {
       for (int u = 1; u < U; ++u) acc[r][0] += acc[r][u];
       float s = xsimd::hadd(acc[r][0]);
-      for (size_t j = i; j < n; ++j) s += load_float<K>(w, j) * load_float<K>(ab + r * stride, j);
+      for (size_t j = i; j < n; ++j) s += load_float<K>(shared, j) * load_float<K>(rb + r * stride, j);
       out[r * os] = s;
     }
   }
-
-  // R weight rows (w_stride bytes apart) against one activation row: each
-  // activation batch is loaded (and converted) once for R rows, and every
-  // row sums in exactly run<1>'s order, so decode results do not change.
+  // One weight row against R activation rows (prompts).
+  template <int R>
+  static void run(const void* w, const void* a, size_t stride, size_t n, float* out, size_t os) {
+    run_shared<R>(w, a, stride, n, out, os);
+  }
+  // R weight rows against one activation row (decode).
   template <int R>
   static void run_w(const void* w, size_t w_stride, const void* a, size_t n, float* out) {
-    using B = xsimd::batch<float, A>;
-    constexpr size_t L = B::size;
-    constexpr int U = 2;
-    const std::byte* wb = static_cast<const std::byte*>(w);
-    B acc[R][U];
-    for (int r = 0; r < R; ++r)
-      for (int u = 0; u < U; ++u) acc[r][u] = B(0.f);
-    size_t i = 0;
-    for (; i + U * L <= n; i += U * L) {
-      B x[U];
-      for (int u = 0; u < U; ++u) x[u] = load_floats<A, K>(a, i + u * L);
-      for (int r = 0; r < R; ++r)
-        for (int u = 0; u < U; ++u)
-          acc[r][u] = xsimd::fma(load_floats<A, K>(wb + r * w_stride, i + u * L), x[u], acc[r][u]);
-    }
-    for (; i + L <= n; i += L) {
-      const B x = load_floats<A, K>(a, i);
-      for (int r = 0; r < R; ++r) acc[r][0] = xsimd::fma(load_floats<A, K>(wb + r * w_stride, i), x, acc[r][0]);
-    }
-    for (int r = 0; r < R; ++r) {
-      for (int u = 1; u < U; ++u) acc[r][0] += acc[r][u];
-      float s = xsimd::hadd(acc[r][0]);
-      for (size_t j = i; j < n; ++j) s += load_float<K>(wb + r * w_stride, j) * load_float<K>(a, j);
-      out[r] = s;
-    }
+    run_shared<R>(a, w, w_stride, n, out, 1);
   }
 };
 

@@ -144,6 +144,25 @@ void check_table(SimdIsa isa, const std::vector<SimdDot>& table) {
             CHECK(out[r * 3 + 2] == -1.f);
           }
         }
+        if (s.dot_weights) {  // 1..6 weight rows against one activation row, bit for bit dot()
+          const size_t wrow = row_bytes(s.type, int64_t(n));
+          std::vector<std::byte> ws;
+          for (int k = 0; k < 6; ++k) {
+            const auto wk = make_weights(s.type, n, k % 2 ? fill : -1, rng);
+            ws.insert(ws.end(), wk.begin(), wk.end());
+          }
+          std::vector<std::byte> a(arow);
+          act.from_float(activation_row(n, 0, rng).data(), a.data(), n);
+          for (size_t n_w = 1; n_w <= 6; ++n_w) {
+            std::vector<float> out(n_w + 1, -1.f);
+            s.dot_weights(ws.data(), wrow, n_w, a.data(), n, out.data());
+            for (size_t o = 0; o < n_w; ++o) {
+              INFO("weight rows " << n_w << " row " << o);
+              CHECK(out[o] == s.dot(ws.data() + o * wrow, a.data(), n));
+            }
+            CHECK(out[n_w] == -1.f);
+          }
+        }
       }
     }
   }
