@@ -102,7 +102,7 @@ tessel::host::Command embed_cmd{
       return [o]() {
         tessel::PipelineSpec spec = o->finish("embed");
         if (!o->format.empty()) spec.embed.output = o->format;
-        if (!o->task.empty()) spec.embed.prefix = tessel::embed::task_prefix(o->task);
+        if (!o->task.empty()) spec.embed.task = o->task;  // the model's prompt (Model::task_prompt)
         tessel::InputSegment seg;
         seg.adapter = "tokens";
         if (o->file == "-") {
