@@ -34,8 +34,9 @@ const std::vector<float> kShort = {1.0f, 1.0f, 1.05f, 1.1f, 1.2f, 1.3f, 1.5f, 1.
 
 std::shared_ptr<tessel::ModelFile> longrope_file() {
   static std::shared_ptr<tessel::ModelFile> file = [] {
-    tessel::synth::Preset p = *tessel::synth::find_preset("phi-3-mini");
-    tessel::synth::override_shape(p, "n_embd=96,n_layer=2,n_head=6,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=4096");
+    tessel::synth::Found p = tessel::synth::find_preset(registry(), "phi-3-mini");
+    tessel::synth::override_shape(p.preset.shape,
+                                  "n_embd=96,n_layer=2,n_head=6,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=4096");
     std::shared_ptr<tessel::ModelFile> f = tessel::synth::make_model(p, 11, 2);
     f->meta.set("phi3.rope.scaling.original_context_length", tessel::MetaValue::of_u32(300));
     f->meta.set("phi3.rope.scaling.attn_factor", tessel::MetaValue::of_f32(1.19f));
