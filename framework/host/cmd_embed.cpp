@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "command.hpp"
+#include "pipeline_args.hpp"
 #include "tessel/config.hpp"
 #include "tessel/embedding.hpp"
 #include "tessel/error.hpp"
@@ -14,11 +15,9 @@
 
 namespace {
 
-struct Options {
-  tessel::PipelineSpec spec;
-  std::string model, file, format, task, ids;
+struct Options : tessel::host::PipelineArgs {
+  std::string file, format, task, ids;
   std::vector<std::string> prompts;
-  std::vector<std::string> plugin_paths;
   bool no_escape = false;
 };
 
@@ -99,16 +98,11 @@ tessel::host::Command embed_cmd{
       app.add_option("--type", s.model.quantize, "Quantize the weights at load to a preset (Q8_0, Q4_K_M, ...)");
       app.add_option("-c,--ctx-size", s.runtime.n_ctx, "Context size (0: the model's training context)")
           ->capture_default_str();
-      app.add_option("--arch", s.architecture, "Architecture plugin (auto)");
-      app.add_option("--tokenizer", s.tokenizer, "Tokenizer plugin (auto)");
-      app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");
+      o->add_plugin_options(app);
       return [o]() {
-        tessel::PipelineSpec spec = o->spec;
-        spec.source = "command line";
-        spec.task = "embed";
-        spec.model.path = o->model;
+        tessel::PipelineSpec spec = o->finish("embed");
         if (!o->format.empty()) spec.embed.output = o->format;
-        if (!o->task.empty()) spec.embed.prefix = tessel::embed::task_prefix(o->task);
+        if (!o->task.empty()) spec.embed.task = o->task;  // the model's prompt (Model::task_prompt)
         tessel::InputSegment seg;
         seg.adapter = "tokens";
         if (o->file == "-") {
@@ -140,7 +134,6 @@ tessel::host::Command embed_cmd{
         if (spec.inputs.empty())
           throw tessel::host::UsageError(o->prompts.empty() ? "give texts (-p TEXT, -f FILE, -f - or --ids 1,2,3)"
                                                             : "-p holds no text (empty or only blank lines)");
-        spec.plugin_paths.assign(o->plugin_paths.begin(), o->plugin_paths.end());
         return tessel::run_task(spec);
       };
     }};

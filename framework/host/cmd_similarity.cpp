@@ -47,7 +47,7 @@ tessel::host::Command similarity_cmd{
         spec.task = "embed";
         spec.model.path = o->model;
         spec.embed.normalize = 2;
-        if (!o->task.empty()) spec.embed.prefix = tessel::embed::task_prefix(o->task);
+        if (!o->task.empty()) spec.embed.task = o->task;  // the model's prompt (Model::task_prompt)
         tessel::InputSegment seg;
         seg.adapter = "tokens";
         if (!o->file.empty()) {

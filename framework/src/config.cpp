@@ -259,6 +259,7 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
           }},
          {"out", [&](auto& x, auto& kk) { e.out_path = r.str(x, kk); }},
          {"dims", [&](auto& x, auto& kk) { e.dims = r.integer(x, kk); }},
+         {"task", [&](auto& x, auto& kk) { e.task = r.str(x, kk); }},
          {"prefix", [&](auto& x, auto& kk) { e.prefix = r.str(x, kk); }},
          {"truncate", [&](auto& x, auto& kk) { e.truncate = r.boolean(x, kk); }},
        });

@@ -87,8 +87,3 @@ TEST_CASE("jsonl: one object per text, token rows nested, text escaped") {
   CHECK(format_txt({tokens}) == "1\n2\n");
 }
 
-TEST_CASE("task prompts are EmbeddingGemma's") {
-  CHECK(task_prefix("query") == "task: search result | query: ");
-  CHECK(task_prefix("document") == "title: none | text: ");
-  CHECK_THROWS_WITH(task_prefix("code"), Catch::Contains("code"));
-}

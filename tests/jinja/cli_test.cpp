@@ -98,9 +98,17 @@ TEST_CASE("tessel chat keeps the history in the KV cache and decodes only new tu
   std::vector<size_t> reused;
   for (size_t p = r.err.find("reused "); p != std::string::npos; p = r.err.find("reused ", p + 1))
     reused.push_back(std::stoul(r.err.substr(p + 7)));
+  std::vector<size_t> decoded;
+  for (size_t p = r.err.find("decoded "); p != std::string::npos; p = r.err.find("decoded ", p + 1))
+    decoded.push_back(std::stoul(r.err.substr(p + 8)));
   REQUIRE(reused.size() == 4);
+  REQUIRE(decoded.size() == 4);
   CHECK(reused[0] == 0);
   CHECK(reused[1] > 8);
+  // /regen drops only the last reply: the prompt of turn 2 is still cached but
+  // its last token, decoded again for fresh logits.
+  CHECK(decoded[2] == 1);
+  CHECK(reused[2] + 1 == reused[1] + decoded[1]);
   CHECK(reused[3] == 0);
   CHECK_THAT(r.err, Catch::Contains("[conversation cleared]"));
 }

@@ -45,6 +45,24 @@ TEST_CASE("KV cache removes one sequence and reuses its cells") {
   REQUIRE(kv.extent() == 0);
 }
 
+TEST_CASE("KV cache truncates one sequence from a position and continues it there") {
+  KvCache kv(1, 8, 4, 4, true);
+  std::vector<int32_t> pos = {0, 1, 2, 3, 0, 1}, seq = {0, 0, 0, 0, 1, 1};
+  kv.allocate(pos, seq);
+  kv.truncate_seq(0, 2);
+  REQUIRE(kv.used() == 4);
+  REQUIRE(kv.n_past(0) == 2);
+  REQUIRE(kv.n_past(1) == 2);  // the other sequence is untouched
+  REQUIRE(kv.cell_seq()[2] == -1);
+  REQUIRE(kv.cell_seq()[3] == -1);
+  // The sequence goes on from position 2 in the freed cells, in position order.
+  std::vector<int32_t> p2 = {2, 3}, s2 = {0, 0};
+  REQUIRE(kv.allocate(p2, s2) == std::vector<int64_t>{2, 3});
+  kv.truncate_seq(1, 0);  // from 0: the whole sequence
+  REQUIRE(kv.n_past(1) == 0);
+  REQUIRE(kv.extent() == 4);
+}
+
 TEST_CASE("KV cache shares: with n_seq parts each sequence stays in its own") {
   KvCache kv(1, 8, 4, 4, false, 2);
   std::vector<int32_t> pos = {0, 0, 1}, seq = {1, 0, 1};

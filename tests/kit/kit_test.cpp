@@ -129,5 +129,14 @@ TEST_CASE("kit: tessel dump writes an encoder's intermediates (bert, gemma-embed
     CHECK(index.find("\"kqv_out-0\"") != std::string::npos);
     CHECK(index.find("\"attn_out-0\"") != std::string::npos);
     CHECK(std::filesystem::exists(dir / "attn_out-0.npy"));
+    // tessel diff reads encoder dumps: the same pass on 2 threads agrees op by op.
+    const auto dir2 = test::temp_dir() / "dump2";
+    REQUIRE(test::run_tessel({"dump", "-m", test::shared_path(m).string(), "--ids", "2,10,11,12", "-o",
+                              dir2.string(), "-t", "2"})
+                .exit_code == 0);
+    const auto d = test::run_tessel({"diff", dir.string(), dir2.string(), "--tol", "1e-4"});
+    INFO(d.out << d.err);
+    CHECK(d.exit_code == 0);
+    CHECK(d.out.find("attn_out-0") != std::string::npos);
   }
 }

@@ -65,10 +65,12 @@ class HistoryModel : public Model {
  public:
   HParams hp;
   std::vector<size_t> batch_sizes;
+  std::vector<bool> batch_causal;
   std::atomic<bool> hold{false};  // forward waits while set
   HistoryModel() {
     hp.arch = "history";
     hp.n_vocab = kVocab;
+    hp.n_embd = 1;  // an embedding row is one float: the token it stands for
   }
   const HParams& hparams() const override { return hp; }
   std::unique_ptr<Context> new_context(const RuntimeOptions&) const override { return std::make_unique<HistoryContext>(); }
@@ -77,12 +79,13 @@ class HistoryModel : public Model {
     while (hold) std::this_thread::sleep_for(1ms);
     auto& c = static_cast<HistoryContext&>(base);
     batch_sizes.push_back(b.size());
+    batch_causal.push_back(b.causal);
     out.rows.clear();
     out.logits.clear();
     for (size_t i = 0; i < b.size(); ++i) {
       auto& h = c.seqs[b.seq[i]];
       if (b.pos[i] != int32_t(h.size())) throw Error("position " + std::to_string(b.pos[i]) + " out of order");
-      h.push_back(b.tokens[i]);
+      h.push_back(b.tokens.empty() ? TokenId(b.embd[i]) : b.tokens[i]);
       if (!b.output[i]) continue;
       uint32_t x = 2166136261u;
       for (TokenId t : h) x = (x ^ uint32_t(t + 1)) * 16777619u;
@@ -196,4 +199,44 @@ TEST_CASE("engine: a full queue is refused, cancelled jobs end, limits stop gene
   REQUIRE_THAT(f->error, Catch::Contains("40") && Catch::Contains("32"));
   engine.drain();
   REQUIRE_THROWS_AS(engine.submit(make_job("a", 1, 1)), Error);
+}
+
+TEST_CASE("engine: a prompt of text and image rows decodes the rows in a pass of their own") {
+  HistoryModel model;
+  Letters tok;
+  auto ctx = model.new_context({});
+  EngineOptions eo;
+  eo.n_slots = 2;
+  Engine engine(model, *ctx, tok, eo);
+  auto plain = make_job("abcdeab", 6, 5);
+  engine.submit(plain);
+  const std::string want = run_to_end(*plain);
+  // The same history as chunks: "ab", rows standing for c d e (non-causal), "ab".
+  auto mixed = make_job("", 6, 5);
+  mixed->chunks.resize(3);
+  mixed->chunks[0].tokens = tok.encode("ab", {});
+  mixed->chunks[1].embd = {2, 3, 4};
+  mixed->chunks[1].n_rows = 3;
+  mixed->chunks[1].causal = false;
+  mixed->chunks[2].tokens = tok.encode("ab", {});
+  const size_t passes_before = model.batch_sizes.size();
+  engine.submit(mixed);
+  REQUIRE(run_to_end(*mixed) == want);
+  REQUIRE(mixed->n_prompt == 7);
+  // One pass held exactly the three rows, non-causally.
+  bool seen = false;
+  for (size_t i = passes_before; i < model.batch_sizes.size(); ++i)
+    if (!model.batch_causal[i]) {
+      CHECK(model.batch_sizes[i] == 3);
+      seen = true;
+    }
+  REQUIRE(seen);
+  // An image chunk at the end of the prompt gives the first token's logits itself.
+  auto tail = make_job("", 6, 5);
+  tail->chunks.resize(2);
+  tail->chunks[0].tokens = tok.encode("abcdea", {});
+  tail->chunks[1].embd = {1};
+  tail->chunks[1].n_rows = 1;
+  engine.submit(tail);
+  REQUIRE(run_to_end(*tail) == want);
 }

@@ -236,6 +236,16 @@ TEST_CASE("serve: a client that disconnects mid-stream frees its slot") {
   REQUIRE(completion(s, "Once", 4, 0, 1).size() > 0);
 }
 
+TEST_CASE("serve: a client that disconnects before a non-streamed answer frees its slot") {
+  ServerProcess s({"-m", stories(), "-np", "1", "-c", "32768", "-t", "1"});
+  const auto cut = curl("POST", s.url("/v1/completions"), long_request(false, 30000), {"Content-Type: application/json"}, 1);
+  REQUIRE(cut.status == 0);  // curl gave up: no answer yet
+  wait_for([&] { return metric(s, "tessel_slots_busy") == 0 && metric(s, "tessel_generations_total") == 1; },
+           "the cancelled request to leave its slot");
+  REQUIRE(metric(s, "tessel_generated_tokens_total") < 30000);
+  REQUIRE(completion(s, "Once", 4, 0, 1).size() > 0);
+}
+
 TEST_CASE("serve: SIGTERM lets in-flight requests finish, then exits 0") {
   ServerProcess s({"-m", stories(), "-np", "2", "-c", "8192", "-t", "1"});
   HttpResult a, b;

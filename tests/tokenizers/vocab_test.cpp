@@ -2,7 +2,9 @@
 // in-memory vocabularies, and of the SPM merge order.
 #include <catch2/catch.hpp>
 
+#include "bpe_tokenizer.hpp"
 #include "spm.hpp"
+#include "wpm.hpp"
 #include "tessel/error.hpp"
 #include "tessel/vocab.hpp"
 
@@ -12,6 +14,16 @@ using tessel::Metadata;
 using tessel::MetaValue;
 using tessel::TokenId;
 using tessel::Vocab;
+
+// Vocab::load with every model the tokenizer plugins declare.
+Vocab load_vocab(const Metadata& m) {
+  std::vector<tessel::VocabModel> all;
+  for (auto models : {std::span<const tessel::VocabModel>(tessel::spm::kModels),
+                      std::span<const tessel::VocabModel>(tessel::wpm::kModels),
+                      std::span<const tessel::VocabModel>(tessel::bpe::kModels)})
+    all.insert(all.end(), models.begin(), models.end());
+  return Vocab::load(m, all);
+}
 
 enum : int32_t { N = 1, UNK = 2, CTRL = 3, USER = 4, BYTE = 6 };
 
@@ -62,7 +74,7 @@ TEST_CASE("utf8 decode follows llama.cpp on invalid input") {
 
 TEST_CASE("vocab defaults and overrides per tokenizer model") {
   Metadata m = make_meta("llama", {"<unk>", "<s>", "</s>", "a"}, {UNK, CTRL, CTRL, N});
-  Vocab v = Vocab::load(m);
+  Vocab v = load_vocab(m);
   CHECK(v.type == tessel::VocabType::SPM);
   CHECK(v.special.bos == 1);
   CHECK(v.special.eos == 2);
@@ -75,17 +87,17 @@ TEST_CASE("vocab defaults and overrides per tokenizer model") {
   m.set("tokenizer.ggml.add_bos_token", MetaValue::of_bool(false));
   m.set("tokenizer.ggml.eos_token_id", MetaValue::of_u32(3));
   m.set("tokenizer.ggml.add_space_prefix", MetaValue::of_bool(false));
-  Vocab w = Vocab::load(m);
+  Vocab w = load_vocab(m);
   CHECK_FALSE(w.special.add_bos);
   CHECK(w.special.eos == 3);
   CHECK_FALSE(w.add_space_prefix);
 
   Metadata bm = make_meta("bert", {"[PAD]", "[CLS]", "[SEP]"}, {CTRL, CTRL, CTRL});
   // BERT adds [CLS]/[SEP]; their default ids (101/102) are outside this vocabulary.
-  CHECK_THROWS_WITH(Vocab::load(bm), Catch::Contains("add_bos_token"));
+  CHECK_THROWS_WITH(load_vocab(bm), Catch::Contains("add_bos_token"));
   bm.set("tokenizer.ggml.bos_token_id", MetaValue::of_u32(1));
   bm.set("tokenizer.ggml.seperator_token_id", MetaValue::of_u32(2));
-  Vocab b = Vocab::load(bm);
+  Vocab b = load_vocab(bm);
   CHECK(b.type == tessel::VocabType::WPM);
   CHECK(b.special.add_sep);
   CHECK(b.special.sep == 2);
@@ -96,22 +108,22 @@ TEST_CASE("vocab defaults and overrides per tokenizer model") {
 
 TEST_CASE("vocab errors name the file and the key") {
   Metadata m = make_meta("llama", {"a", "a"}, {N, N});
-  CHECK_THROWS_WITH(Vocab::load(m), Catch::Contains("test.gguf") && Catch::Contains("duplicate token 'a'"));
+  CHECK_THROWS_WITH(load_vocab(m), Catch::Contains("test.gguf") && Catch::Contains("duplicate token 'a'"));
   Metadata u = make_meta("klingon", {"a"}, {N});
-  CHECK_THROWS_WITH(Vocab::load(u), Catch::Contains("tokenizer.ggml.model") && Catch::Contains("klingon"));
+  CHECK_THROWS_WITH(load_vocab(u), Catch::Contains("tokenizer.ggml.model") && Catch::Contains("klingon"));
   Metadata s = make_meta("llama", {"<unk>", "<s>", "</s>"}, {UNK, CTRL, CTRL});
   s.set("tokenizer.ggml.scores", MetaValue::of_f32s({0.0f}));
-  CHECK_THROWS_WITH(Vocab::load(s), Catch::Contains("tokenizer.ggml.scores"));
+  CHECK_THROWS_WITH(load_vocab(s), Catch::Contains("tokenizer.ggml.scores"));
   Metadata e = make_meta("llama", {"a", "b"}, {N, N});
   e.set("tokenizer.ggml.add_eos_token", MetaValue::of_bool(true));  // eos default 2 is out of range
-  CHECK_THROWS_WITH(Vocab::load(e), Catch::Contains("add_eos_token"));
+  CHECK_THROWS_WITH(load_vocab(e), Catch::Contains("add_eos_token"));
 }
 
 TEST_CASE("special-token partition: order, parse_special, rstrip") {
   // general.name phi-3 gives every special token rstrip (llama.cpp's name rule).
   Metadata m = make_meta("llama", {"<unk>", "<s>", "</s>", "<|c|>", "<u>", "<|cc|>"},
                          {UNK, CTRL, CTRL, CTRL, USER, CTRL});
-  Vocab v = Vocab::load(m);
+  Vocab v = load_vocab(m);
   using F = Vocab::Fragment;
   auto kinds = [](const std::vector<F>& fs) {
     std::vector<TokenId> k;
@@ -126,7 +138,7 @@ TEST_CASE("special-token partition: order, parse_special, rstrip") {
   CHECK(v.partition("", true).empty());
 
   m.set("general.name", MetaValue::of_string("Phi-3 mini"));
-  Vocab r = Vocab::load(m);
+  Vocab r = load_vocab(m);
   auto q = r.partition("a<|c|>  b", true);
   REQUIRE(q.size() == 3);
   CHECK(std::string("a<|c|>  b").substr(q[2].offset, q[2].length) == "b");
@@ -137,11 +149,11 @@ TEST_CASE("SPM merges by score, leftmost first on ties, bytes for the rest") {
   std::vector<std::string> toks = {"<unk>", "<s>", "</s>", sp, "a", "b", sp + "a", "ab", "<0x63>"};
   std::vector<int32_t> types = {UNK, CTRL, CTRL, N, N, N, N, N, BYTE};
   // "▁a" scores higher than "ab": "▁ab" splits as ▁a + b.
-  tessel::spm::SpmTokenizer tok(Vocab::load(make_meta("llama", toks, types, {0, 0, 0, -5, -5, -5, -1, -2, 0})));
+  tessel::spm::SpmTokenizer tok(load_vocab(make_meta("llama", toks, types, {0, 0, 0, -5, -5, -5, -1, -2, 0})));
   CHECK(tok.encode("ab", {false, false}) == std::vector<TokenId>{6, 5});
   CHECK(tok.encode("ab", {true, false}) == std::vector<TokenId>{1, 6, 5});
   // "ab" scores higher: ▁ + ab.
-  tessel::spm::SpmTokenizer tok2(Vocab::load(make_meta("llama", toks, types, {0, 0, 0, -5, -5, -5, -2, -1, 0})));
+  tessel::spm::SpmTokenizer tok2(load_vocab(make_meta("llama", toks, types, {0, 0, 0, -5, -5, -5, -2, -1, 0})));
   CHECK(tok2.encode("ab", {false, false}) == std::vector<TokenId>{3, 7});
   // 'c' only exists as a byte token; 'd' has none and becomes <unk>.
   CHECK(tok2.encode("c", {false, false}) == std::vector<TokenId>{3, 8});
@@ -153,7 +165,7 @@ TEST_CASE("SPM merges by score, leftmost first on ties, bytes for the rest") {
 TEST_CASE("decode applies llama.cpp's clean-up passes for BPE vocabularies") {
   const std::string G = "\xC4\xA0";  // Ġ, the GPT-2 encoding of ' '
   Metadata m = make_meta("gpt2", {"a", G, ",", "'", "s", "b", "<|endoftext|>"}, {N, N, N, N, N, N, CTRL});
-  ByteTok tok(Vocab::load(m));
+  ByteTok tok(load_vocab(m));
   auto ids = [&](std::initializer_list<const char*> ts) {
     std::vector<TokenId> out;
     for (auto t : ts) out.push_back(tok.vocab().find(t));

@@ -11,7 +11,8 @@
 //       TEXT tokenized by llama.cpp (add_special, parse_special, as llama-embedding),
 //       the ids printed on stdout, the pooled embedding (n_embd float32, not
 //       normalized) written; pooling defaults to the model's
-// Context: n_ctx 512, 2 threads, flash attention off. Exit 2: llama.cpp refused the model.
+// Context: n_ctx 512 (REFDUMP_N_CTX=N sets it, e.g. LongRoPE's choice), 2 threads,
+// flash attention off. Exit 2: llama.cpp refused the model.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +25,7 @@ namespace {
 llama_context* open_context(llama_model* m, bool embeddings, enum llama_pooling_type pooling) {
   auto cp = llama_context_default_params();
   cp.n_ctx = 512; cp.n_batch = 512; cp.n_ubatch = 512; cp.n_seq_max = 1;
+  if (const char* n = std::getenv("REFDUMP_N_CTX")) cp.n_ctx = uint32_t(std::atoi(n));  // e.g. LongRoPE's choice
   cp.n_threads = 2; cp.n_threads_batch = 2;
   cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.embeddings = embeddings;

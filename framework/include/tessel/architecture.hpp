@@ -80,6 +80,12 @@ class Context {
   // Forgets one sequence (a finished server slot); its cache cells are reused.
   // Contexts that keep nothing between passes have nothing to forget.
   virtual void remove_seq(int32_t seq) { (void)seq; }
+  // Forgets the cells of `seq` at positions >= from_pos, so the sequence goes
+  // on from there (a chat dropping its last reply to generate it again).
+  virtual void truncate_seq(int32_t seq, int32_t from_pos) {
+    (void)seq;
+    (void)from_pos;
+  }
 };
 
 class Model {
@@ -105,6 +111,42 @@ class Model {
     (void)n_rows;
     (void)ctx;
   }
+  // The text a task prepends to every input (EmbeddingGemma's "query",
+  // "document"...). Default: the model has no task prompts; throws naming
+  // the task and the architecture.
+  virtual std::string task_prompt(const std::string& task) const;
+};
+
+// ------------------------------------------------------------------ synth --
+// `tessel synth`: a random-weight model of an architecture at a real shape
+// (benchmarks) or an unusual one (tests). The architecture plugin describes
+// its presets, metadata and tensor list; the core draws the values and
+// writes the file.
+
+struct SynthShape {
+  int64_t n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
+  int64_t n_vocab = 0, n_ctx = 0;
+  bool tied = false;  // output head tied to token_embd (no output.weight)
+};
+
+struct SynthPreset {
+  std::string name;     // "tinyllama-1.1b"
+  std::string arch;     // general.architecture of the file
+  std::string summary;  // one line for --help
+  SynthShape shape;
+  std::string variant;  // free for the plugin ("llama3": rope_freqs and base 5e5)
+};
+
+struct SynthTensor {
+  enum class Fill { matrix, norm, zero, bias };  // ~N(0, 1/fan_in), ~1, 0, small
+  std::string name;
+  std::vector<int64_t> ne;  // ggml order
+  Fill fill = Fill::matrix;
+};
+
+struct SynthRecipe {
+  Metadata meta;                    // architecture keys and a valid tokenizer
+  std::vector<SynthTensor> tensors; // in file order (each draws its own seeded stream)
 };
 
 class Architecture : public PluginObject {
@@ -112,6 +154,11 @@ class Architecture : public PluginObject {
   // Throws tessel::Error naming the file and the missing/mis-shaped tensor or key.
   virtual std::unique_ptr<Model> load(const ModelFile& file, const CodecSet& codecs,
                                       const RuntimeOptions& opts) const = 0;
+  // The shapes `tessel synth --preset` offers for this architecture (may be none).
+  virtual std::vector<SynthPreset> synth_presets() const { return {}; }
+  // What to write for a preset (possibly reshaped by --shape). Throws
+  // tessel::Error when the shape can't be built. Default: no recipe.
+  virtual SynthRecipe synth_recipe(const SynthPreset& p) const;
 };
 
 }  // namespace tessel

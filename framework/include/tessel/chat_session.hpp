@@ -34,7 +34,7 @@ class ChatSession {
   // Adds a user message and streams the assistant's reply to `out`. A set
   // `cancel` flag ends the reply early (it is kept, as far as it got).
   ChatTurnResult send(const std::string& user, std::ostream& out, const std::atomic<bool>* cancel = nullptr);
-  // Drops the last reply and generates it again. Throws when there is none.
+  // Drops the last reply (its KV cells only) and generates it again. Throws when there is none.
   ChatTurnResult regenerate(std::ostream& out, const std::atomic<bool>* cancel = nullptr);
   // Forgets the conversation (the system message stays) and the cache.
   void clear();

@@ -44,7 +44,8 @@ struct EmbedSpec {
   std::string output = "jsonl";         // json | json+ | array | raw | jsonl | npy | txt
   std::string out_path;                 // empty: stdout (npy needs a path)
   int dims = 0;                         // Matryoshka truncation; 0 keeps all
-  std::string prefix;                   // task prompt prepended to every text
+  std::string task;                     // the model's task prompt (Model::task_prompt) goes first
+  std::string prefix;                   // text prepended to every text (after the task prompt)
   bool truncate = false;                // cut token texts to fit (as sentence-transformers), not an error
 };
 

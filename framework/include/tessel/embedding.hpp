@@ -104,10 +104,6 @@ std::string format_txt(const std::vector<Result>& results);
 void write_results(const std::vector<Result>& results, const std::vector<std::string>& texts,
                    const EmbedSpec& spec);
 
-// EmbeddingGemma's task prompts: "query" -> "task: search result | query: ",
-// "document" -> "title: none | text: "; throws for other names.
-std::string task_prefix(const std::string& task);
-
 // Runs the embed task's input side (tokenize every text of spec.inputs with the
 // prefix, or take ids / embedding rows) and the Embedder; returns one result
 // per text plus the texts. Shared by the task and `tessel similarity`.

@@ -66,6 +66,11 @@ class ChatTemplate {
   std::shared_ptr<const Impl> impl_;
 };
 
+// A message's content parts as one string: text parts joined by newlines,
+// none around media markers ({"type": "media_marker", "text": ...}), other
+// parts left out (llama.cpp's concat of content parts for string-only templates).
+std::string concat_content_parts(const nlohmann::ordered_json& parts);
+
 // One-shot: parse `source` and render.
 std::string render_chat_template(const std::string& source, const nlohmann::ordered_json& messages,
                                  const ChatTemplateOptions& opt = {});

@@ -49,6 +49,10 @@ class KvCache {
   void release(std::span<const int64_t> cells);
   // Frees every cell of sequence `seq`.
   void remove_seq(int32_t seq);
+  // Frees the cells of `seq` at positions >= from_pos (llama.cpp's
+  // llama_memory_seq_rm(seq, from_pos, -1)): the sequence then continues at
+  // from_pos, its remaining cells still in position order.
+  void truncate_seq(int32_t seq, int32_t from_pos);
   void clear();
   // Next position of `seq`: one past the largest position it holds, 0 if none.
   int32_t n_past(int32_t seq) const;

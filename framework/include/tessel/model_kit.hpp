@@ -16,6 +16,7 @@
 //   TESSEL_PLUGIN(..., [] { return kit::architecture<MyModel>(); })
 #include <cstdint>
 #include <initializer_list>
+#include <list>
 #include <memory>
 #include <optional>
 #include <set>
@@ -28,6 +29,7 @@
 #include "tessel/kernels.hpp"
 #include "tessel/kv_cache.hpp"
 #include "tessel/threadpool.hpp"
+#include "tessel/vision.hpp"
 
 namespace tessel::kit {
 
@@ -53,6 +55,8 @@ class HParamReader {
   float non_negative(std::string_view k, double def) const;
   std::string string(std::string_view k, const std::string& def) const;
   bool flag(std::string_view k, bool def) const;
+  // An array of exactly n finite floats; `nonzero`: none may be 0 (divisors).
+  std::vector<float> floats(std::string_view k, size_t n, bool nonzero = false) const;
   // llama_pooling_type numbering: 0 none, 1 mean, 2 cls, 3 last, 4 rank; absent -> none.
   std::string pooling(std::string_view k) const;
   [[noreturn]] void fail(std::string_view k, const std::string& what) const;
@@ -81,6 +85,12 @@ k::RopeParams read_rope(const HParamReader& r, int64_t head_dim, bool neox, doub
 // flag per layer; `mask` gets the window and `type`.
 std::vector<bool> read_swa(const HParamReader& r, int64_t n_layer, int64_t pattern,
                            k::MaskParams::Swa type, k::MaskParams& mask, int64_t window = 0);
+
+// The ViT block of an mmproj file ("<arch>.vision.*"): image and patch size,
+// width, FFN, layers, heads, projector.scale_factor (default `n_merge`),
+// image_mean / image_std; checks that the sizes agree. `vit` gets the
+// encoder's transformer shape. Returns attention.layer_norm_epsilon.
+float read_vision(const HParamReader& r, VisionHParams& v, HParams& vit, int64_t n_merge);
 
 // ---------------------------------------------------------------- weights --
 
@@ -132,6 +142,9 @@ class Weights {
   // when present (head_dim each). Biases per `bias` (attn_output: `out_bias`).
   AttnWeights attention(int64_t il, const HParams& hp, Bias bias = Bias::none,
                         Bias out_bias = Bias::none);
+  // The same under any prefix ("v.blk.3.") and output name (clip's "attn_out").
+  AttnWeights attention(const std::string& prefix, const HParams& hp, Bias bias, Bias out_bias,
+                        const std::string& out = "attn_output");
 
   // Throws naming the first unused tensors when any tensor was not loaded.
   void check_all_used() const;
@@ -146,6 +159,22 @@ class Weights {
 // "blk.<il>.<name>"
 std::string blk(int64_t il, std::string_view name);
 
+// Matrices over bytes the model owns: weights converted to another type
+// (clip's F16 patch kernel: ggml's im2col is F16), transposed or rebuilt.
+// Addresses stay put for the owner's lifetime.
+class OwnedMatrices {
+ public:
+  // `f` is [n_out rows of n_in]; stored in `type` (rounded as ggml does).
+  k::Matrix make(const CodecSet& codecs, const std::string& name, TypeId type, std::span<const float> f,
+                 int64_t n_in, int64_t n_out);
+
+ private:
+  std::list<std::vector<std::byte>> bytes_;
+};
+
+// [rows][cols] -> [cols][rows].
+std::vector<float> transpose(std::span<const float> f, int64_t rows, int64_t cols);
+
 // ---------------------------------------------------------------- context --
 
 // One session: the thread pool every pass uses (threads from RuntimeOptions),
@@ -157,6 +186,7 @@ class ModelContext : public Context {
   int32_t n_ctx() const override { return n_ctx_; }
   int32_t n_past(int32_t seq) const override;
   void remove_seq(int32_t seq) override;
+  void truncate_seq(int32_t seq, int32_t from_pos) override;
 
   ThreadPool pool;
   std::optional<KvCache> kv;  // empty for encoders
@@ -266,6 +296,16 @@ void sequence_attention(ThreadPool& pool, const Batch& batch, const float* q, co
                         const float* v, const k::MaskParams& mp, const k::AttnParams& ap,
                         float* out, k::Scratch& scratch, std::vector<float>& mask_buf);
 
+// ------------------------------------------------------------------ image --
+
+// ggml_im2col of a [3, ny, nx] image into one row per P x P patch (row-major
+// patches), each [channel][ky][kx]; `f16` rounds values to F16 as ggml's F16
+// im2col does. rows: [(nx/P) * (ny/P), 3 * P * P].
+void image_patches(std::span<const float> chw, int64_t nx, int64_t ny, int64_t P, bool f16, float* rows);
+// Average of each s x s block of a gx x gy grid of rows of `width`:
+// out [(gx/s) * (gy/s), width].
+void avg_pool_2d(const float* in, int64_t gx, int64_t gy, int64_t width, int64_t s, float* out);
+
 // ------------------------------------------------------------------ model --
 
 // A transformer over the kit: implements the Model interface; subclasses load
@@ -311,6 +351,7 @@ struct DecoderLayer {
 };
 struct DecoderOptions {
   Bias qkv_bias = Bias::none;
+  bool qk_norm = false;     // attn_q_norm / attn_k_norm required (else loaded when present)
   bool post_norms = false;  // post_attention_norm and post_ffw_norm (gemma2/3)
   bool fused_up = false;    // ffn_up [n_embd, 2 n_ff] instead of ffn_gate + ffn_up
   bool post_ffw_norm_unnumbered = false;  // see DecoderLayer
@@ -326,11 +367,93 @@ DecoderLayer load_decoder_layer(Weights& w, int64_t il, const HParams& hp, const
 void decoder_layer(Pass& p, int il, const DecoderLayer& l, const Pass::Attn& a, float eps,
                    Pass::Act act);
 
+// What a pre-norm decoder plugin states about itself; Decoder reads the rest
+// from the file.
+struct DecoderSpec {
+  int64_t n_ctx = 4096;          // context_length when the file has none
+  double eps = 1e-5;             // attention.layer_norm_rms_epsilon when absent
+  bool neox = true;              // RoPE layout: pairs (i, i + d/2) or (2i, 2i + 1)
+  double rope_base = 10000.0;    // rope.freq_base when absent
+  bool rope_whole_head = false;  // rope.dimension_count must be the head size (qwen2/3)
+  bool always_tied = false;      // the output head is token_embd even with output.weight
+  bool scale_q = false;          // Q * 1/sqrt(head_dim) before K·Q (kq_scale 1) instead of inside
+  Pass::Act act = Pass::Act::silu;
+  DecoderOptions layer;
+};
+
+// A decoder model: read_transformer, the RMS epsilon, RoPE, the head and
+// every DecoderLayer per the spec; graph() runs decoder_layer per layer with
+// attn_ (the rope_swa_ RoPE and the sliding-window mask on layers marked
+// swa) and finish() with final_softcap_. Subclasses adjust members in their
+// constructor (sliding windows, RoPE factors, scales).
+class Decoder : public Transformer {
+ public:
+  Decoder(Weights& w, const RuntimeOptions& o, const DecoderSpec& s);
+
+ protected:
+  void graph(Pass& p) const override;
+
+  float eps_;
+  k::RopeParams rope_, rope_swa_;  // rope_swa_: sliding layers (a copy of rope_ unless changed)
+  Pass::Attn attn_;                // rope/swa are set per layer
+  float final_softcap_ = 0.0f;
+  Pass::Act act_;
+  Head head_;
+  std::vector<DecoderLayer> layers_;
+};
+
+// ------------------------------------------------------------------ synth --
+// Pieces of Architecture::synth_recipe: a plugin lists its keys and tensors
+// in file order (each tensor draws its own seeded stream, so the order fixes
+// the values).
+class SynthBuilder {
+ public:
+  explicit SynthBuilder(const SynthPreset& p);  // general.* keys
+  const SynthPreset& preset;
+  const SynthShape& s;
+  SynthRecipe recipe;
+
+  // context_length, embedding_length, block_count, feed_forward_length, attention.head_count.
+  void transformer_keys();
+
+  void u32(std::string_view k, int64_t v);  // "<arch>.<k>"
+  void f32(std::string_view k, float v);
+  void flag(std::string_view k, bool v);
+  void tensor(std::string name, std::vector<int64_t> ne, SynthTensor::Fill fill = SynthTensor::Fill::matrix);
+  void matrix(int64_t il, std::string_view name, int64_t n_in, int64_t n_out);  // blk.il.name.weight
+  void norm(int64_t il, std::string_view name, int64_t n);
+  // "<base>.weight" of shape ne, then "<base>.bias" [ne.back()] of zeros.
+  void with_bias(const std::string& base, std::vector<int64_t> ne, SynthTensor::Fill fill);
+  // A valid SentencePiece ("llama") vocabulary of n_vocab: unk, bos, eos, the
+  // 256 byte tokens, made-up pieces; `last` (if set) renames the last one as
+  // a control token (phi3's <|endoftext|>).
+  void spm_vocab(const std::string& last = "");
+  // A WordPiece ("bert") vocabulary with BERT's special ids.
+  void wpm_vocab();
+};
+
+// The standard decoder's file (load_decoder_layer's tensors, output_norm,
+// output.weight unless tied) with an SPM vocabulary.
+struct SynthDecoder {
+  bool fused_qkv = false, qkv_bias = false, qk_norm = false, post_norms = false, fused_up = false;
+  bool rope_dims = false;   // write rope.dimension_count
+  bool key_length = true;   // write attention.key_length / value_length (always when n_head * head_dim != n_embd)
+  float eps = 1e-6f, freq_base = 10000.0f;
+  std::string last_token;   // SynthBuilder::spm_vocab's `last`
+};
+SynthBuilder synth_decoder(const SynthPreset& p, const SynthDecoder& d);
+
+// ------------------------------------------------------------ architecture --
+
 // An Architecture whose load() builds M(weights, options) and then refuses
-// files with tensors M did not load.
+// files with tensors M did not load; `presets` / `recipe` serve tessel synth.
+using SynthRecipeFn = SynthRecipe (*)(const SynthPreset&);
+
 template <class M>
 class ArchitectureOf : public Architecture {
  public:
+  ArchitectureOf(std::vector<SynthPreset> presets, SynthRecipeFn recipe)
+      : presets_(std::move(presets)), recipe_(recipe) {}
   std::unique_ptr<Model> load(const ModelFile& f, const CodecSet& codecs,
                               const RuntimeOptions& o) const override {
     Weights w(f, codecs);
@@ -338,11 +461,25 @@ class ArchitectureOf : public Architecture {
     w.check_all_used();
     return m;
   }
+  std::vector<SynthPreset> synth_presets() const override { return presets_; }
+  SynthRecipe synth_recipe(const SynthPreset& p) const override {
+    return recipe_ ? recipe_(p) : Architecture::synth_recipe(p);
+  }
+
+ private:
+  std::vector<SynthPreset> presets_;
+  SynthRecipeFn recipe_;
 };
 
 template <class M>
-std::unique_ptr<Architecture> architecture() {
-  return std::make_unique<ArchitectureOf<M>>();
+std::unique_ptr<Architecture> architecture(std::vector<SynthPreset> presets = {},
+                                           SynthRecipeFn recipe = nullptr) {
+  return std::make_unique<ArchitectureOf<M>>(std::move(presets), recipe);
 }
+
+// A decoder that is nothing but its spec (qwen2, qwen3): kit::Decoder(spec)
+// models, synth_decoder(preset, synth) files.
+std::unique_ptr<Architecture> decoder_architecture(const DecoderSpec& spec, const SynthDecoder& synth,
+                                                   std::vector<SynthPreset> presets);
 
 }  // namespace tessel::kit

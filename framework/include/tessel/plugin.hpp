@@ -8,7 +8,9 @@
 namespace tessel {
 
 // Bump whenever any interface header changes in a way that breaks plugins.
-inline constexpr uint32_t kApiVersion = 1;
+// 2: Architecture::synth_presets/synth_recipe, Model::task_prompt,
+//    Tokenizer plugins declare their vocab models (VocabModel).
+inline constexpr uint32_t kApiVersion = 2;
 
 // Base of every object a plugin factory makes.
 class PluginObject {

@@ -10,6 +10,7 @@
 //     position per row); image rows are decoded non-causally when the
 //     projector asks for it (Gemma 3), everything else causally.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,8 +40,11 @@ void apply_default_mmproj(std::vector<InputSegment>& segments, const std::filesy
 // seg.adapter) and returns the chunks in order, consecutive token chunks
 // merged. BOS (when the model adds one and ctx.add_special) starts the prompt
 // if it begins with an image. ctx.first_segment is managed here.
+// `adapters`, when given, keeps the adapters made for one call for the next
+// (the image adapter keeps its projector loaded: a server's requests share it).
 std::vector<BatchChunk> assemble_prompt(Registry& reg, const std::vector<InputSegment>& segments,
-                                        AdapterContext ctx);
+                                        AdapterContext ctx,
+                                        std::map<std::string, std::shared_ptr<InputAdapter>>* adapters = nullptr);
 
 struct PromptDecodeOptions {
   int32_t seq = 0;

@@ -5,13 +5,14 @@
 //   class SpmTokenizer : public tessel::VocabTokenizer {
 //    public:
 //     explicit SpmTokenizer(const tessel::ModelFile& f)
-//         : VocabTokenizer(tessel::Vocab::load(f.meta)) { init_linefeed(); }
+//         : VocabTokenizer(tessel::Vocab::load(f.meta, kModels)) { init_linefeed(); }
 //    protected:
 //     void tokenize_fragment(const std::string& text, bool after_special,
 //                            std::vector<tessel::TokenId>& out) const override;
 //   };
 // Vocab::load reads tokenizer.ggml.* exactly as llama.cpp's llama_vocab::load
-// does (defaults per tokenizer model, token types -> attributes, special ids,
+// does (defaults per tokenizer model, which the plugin declares as
+// VocabModels, token types -> attributes, special ids,
 // add_* flags, EOG set, special-token cache). VocabTokenizer::encode splits
 // the text around special tokens (llama.cpp's tokenizer_st_partition), hands
 // each raw fragment to tokenize_fragment, and adds BOS/EOS/SEP the way
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +35,16 @@ namespace tessel {
 
 // llama.cpp's llama_vocab_type, chosen from tokenizer.ggml.model.
 enum class VocabType { None, SPM, BPE, WPM, UGM, RWKV };
+
+// A tokenizer.ggml.model a tokenizer plugin reads: llama.cpp's vocab type
+// for it and its default special ids (the file's keys override them). The
+// core has no list of tokenizer models: each plugin declares its own.
+struct VocabModel {
+  std::string_view name;  // tokenizer.ggml.model
+  VocabType type;
+  TokenId bos = -1, eos = -1, unk = -1, sep = -1, pad = -1, mask = -1;
+  std::string_view pre;   // non-empty: replaces tokenizer.ggml.pre (gemma4)
+};
 
 struct TokenData {
   std::string text;
@@ -54,8 +66,11 @@ class Vocab {
   // ignore_merges... for tokenizer.ggml.pre here).
   using PreDefaults = std::function<void(Vocab&)>;
 
-  // Throws tessel::Error naming meta.source and the key when unusable.
-  static Vocab load(const Metadata& meta, const PreDefaults& pre_defaults = {});
+  // `models`: what the calling plugin reads; any other tokenizer.ggml.model
+  // is an error naming it and them. Throws tessel::Error naming meta.source
+  // and the key when unusable.
+  static Vocab load(const Metadata& meta, std::span<const VocabModel> models,
+                    const PreDefaults& pre_defaults = {});
 
   std::string source;  // file path, for error messages
   std::string model;   // tokenizer.ggml.model

@@ -140,9 +140,11 @@ std::string Session::chat(const std::vector<Message>& messages, const GenerateOp
 std::vector<std::vector<float>> Session::embed(const std::vector<std::string>& texts, const EmbedOptions& options) {
   const Tokenizer& tok = impl_->tokenizer();
   std::vector<embed::Input> inputs;
+  const EmbedSpec& e = impl_->spec.embed;
+  const std::string prefix = (e.task.empty() ? std::string() : impl_->model->task_prompt(e.task)) + e.prefix;
   for (const std::string& t : texts) {
     embed::Input in;
-    in.tokens = tok.encode(impl_->spec.embed.prefix + t, EncodeOptions{true, true});  // as llama-embedding
+    in.tokens = tok.encode(prefix + t, EncodeOptions{true, true});  // as llama-embedding
     inputs.push_back(std::move(in));
   }
   embed::Options opts;

@@ -16,12 +16,6 @@
 
 namespace tessel::embed {
 
-std::string task_prefix(const std::string& task) {
-  if (task == "query") return "task: search result | query: ";
-  if (task == "document") return "title: none | text: ";
-  throw Error("--task '" + task + "' is not one of: query, document");
-}
-
 namespace {
 
 // One text per line; a trailing '\r' goes, empty lines are skipped.
@@ -48,11 +42,14 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
                 const Model& model) {
   Gathered g;
   std::shared_ptr<Tokenizer> tok;
+  // The task prompt is the model's (EmbeddingGemma's "query"...): its plugin knows it.
+  const std::string prefix =
+      (spec.embed.task.empty() ? std::string() : model.task_prompt(spec.embed.task)) + spec.embed.prefix;
   auto tokenize = [&](const std::string& text) {
     if (!tok) tok = make_tokenizer(reg, file, spec.tokenizer);
     Input in;
     // As llama-embedding: specials added (BOS/EOS/CLS/SEP) and parsed in the text.
-    in.tokens = tok->encode(spec.embed.prefix + text, EncodeOptions{true, true});
+    in.tokens = tok->encode(prefix + text, EncodeOptions{true, true});
     g.texts.push_back(text);
     g.inputs.push_back(std::move(in));
   };

@@ -1,9 +1,10 @@
 // tessel::ChatSession: the conversation is re-rendered in full every turn (a
 // template may format earlier turns depending on later ones), and only the
-// tokens past the common prefix with the KV cache are decoded. The context
-// cannot drop a tail yet, so when the new prompt diverges inside the cached
-// tokens (a /regen, a template that rewrites history) the cache is cleared and
-// the prompt decoded again: slower, never wrong.
+// tokens past the common prefix with the KV cache are decoded. When the new
+// prompt diverges inside the cached tokens (a /regen drops the last reply, a
+// template rewrites history) only the cells after the common prefix are
+// dropped (Context::truncate_seq), so a /regen decodes one token, not the
+// whole conversation.
 #include "tessel/chat_session.hpp"
 
 #include <algorithm>
@@ -30,11 +31,11 @@ struct ChatSession::Impl : LoadedPipeline {
     size_t common = 0;
     while (common < ids.size() && common < cached.size() && ids[common] == cached[common]) ++common;
     // At least one token must be decoded for fresh logits, and nothing after
-    // the prefix may stay in the cache.
-    if (common < cached.size() || common == ids.size()) {
-      ctx->clear();
-      cached.clear();
-      common = 0;
+    // the prefix may stay in the cache (cached[i] sits at position i).
+    if (common == ids.size() && common > 0) --common;
+    if (common < cached.size()) {
+      ctx->truncate_seq(0, int32_t(common));
+      cached.resize(common);
     }
     ChatTurnResult t;
     t.n_reused = common;

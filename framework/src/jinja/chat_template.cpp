@@ -91,28 +91,6 @@ std::string json_str(const ojson& j, const std::string& where) {
   return j.get<std::string>();
 }
 
-// Text parts joined by newlines, none around media markers (llama.cpp's concat_content_parts).
-std::string concat_parts(const ojson& parts) {
-  std::string text;
-  bool after_media = false;
-  for (const auto& p : parts) {
-    const std::string type = p.value("type", "");
-    bool newline;
-    if (type == "text") {
-      newline = !after_media && !text.empty();
-      after_media = false;
-    } else if (type == "media_marker") {
-      newline = false;
-      after_media = true;
-    } else {
-      continue;
-    }
-    if (newline) text += '\n';
-    text += p.value("text", "");
-  }
-  return text;
-}
-
 // Messages as llama-server rebuilds them (common_chat_msgs_parse_oaicompat, then
 // to_json_oaicompat): known fields only, in a fixed order, content never null.
 ojson normalize(const ojson& messages, const ChatTemplateCaps& caps, bool map_developer) {
@@ -164,7 +142,7 @@ ojson normalize(const ojson& messages, const ChatTemplateCaps& caps, bool map_de
     if (caps.typed_content && !caps.string_content && c.is_string())
       c = ojson::array({{{"type", "text"}, {"text", c.get<std::string>()}}});
     else if (caps.string_content && !caps.typed_content && c.is_array())
-      c = concat_parts(c);
+      c = concat_content_parts(c);
     out.push_back(std::move(msg));
   }
   if (!caps.system_role && !out.empty() && out[0]["role"] == "system") {
@@ -184,6 +162,27 @@ std::string format_time(std::time_t t, const char* fmt) {
 }
 
 }  // namespace
+
+std::string concat_content_parts(const ojson& parts) {
+  std::string text;
+  bool after_media = false;
+  for (const auto& p : parts) {
+    const std::string type = p.value("type", "");
+    bool newline;
+    if (type == "text") {
+      newline = !after_media && !text.empty();
+      after_media = false;
+    } else if (type == "media_marker") {
+      newline = false;
+      after_media = true;
+    } else {
+      continue;
+    }
+    if (newline) text += '\n';
+    text += p.value("text", "");
+  }
+  return text;
+}
 
 ChatTemplate::ChatTemplate(std::string source) {
   auto impl = std::make_shared<Impl>();

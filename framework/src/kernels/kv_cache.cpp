@@ -120,6 +120,12 @@ void KvCache::remove_seq(int32_t seq) {
   update_extent();
 }
 
+void KvCache::truncate_seq(int32_t seq, int32_t from_pos) {
+  for (int64_t c = 0; c < extent_; ++c)
+    if (cell_seq_[size_t(c)] == seq && cell_pos_[size_t(c)] >= from_pos) free_cell(c);
+  update_extent();
+}
+
 void KvCache::clear() {
   std::fill(cell_pos_.begin(), cell_pos_.end(), -1);
   std::fill(cell_seq_.begin(), cell_seq_.end(), -1);

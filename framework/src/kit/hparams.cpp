@@ -1,11 +1,13 @@
 // Hyperparameters read under the file's general.architecture prefix, each
 // range-checked so a bad file fails at load with one line naming the key
 // (never later as a huge allocation, an overflow or NaN outputs).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "tessel/error.hpp"
 #include "tessel/model_kit.hpp"
+#include "tessel/vision.hpp"
 
 namespace tessel::kit {
 
@@ -60,6 +62,16 @@ std::string HParamReader::string(std::string_view k, const std::string& def) con
 }
 
 bool HParamReader::flag(std::string_view k, bool def) const { return meta_.get_bool(key(k), def); }
+
+std::vector<float> HParamReader::floats(std::string_view k, size_t n, bool nonzero) const {
+  if (!has(k)) throw Error(path_ + ": missing key " + key(k));
+  const std::vector<float> v = meta_.get_floats(key(k));
+  if (v.size() != n) fail(k, "has " + std::to_string(v.size()) + " values; expected " + std::to_string(n));
+  for (float x : v)
+    if (!std::isfinite(x) || (nonzero && x == 0.0f))
+      fail(k, "holds " + std::to_string(x) + "; expected finite" + std::string(nonzero ? ", nonzero" : "") + " values");
+  return v;
+}
 
 std::string HParamReader::pooling(std::string_view k) const {
   static const char* names[] = {"none", "mean", "cls", "last", "rank"};
@@ -132,6 +144,30 @@ std::vector<bool> read_swa(const HParamReader& r, int64_t n_layer, int64_t patte
   const int64_t n = r.count("attention.sliding_window_pattern", pattern, 0, 1 << 20);
   for (int64_t il = 0; il < n_layer; ++il) swa[size_t(il)] = n == 0 || il % n < n - 1;
   return swa;
+}
+
+float read_vision(const HParamReader& r, VisionHParams& v, HParams& vit, int64_t n_merge) {
+  v.image_size = r.count("vision.image_size", 1, 1 << 14);
+  v.patch_size = r.count("vision.patch_size", 1, v.image_size);
+  v.n_embd = r.count("vision.embedding_length", 1, 1 << 16);
+  v.n_ff = r.count("vision.feed_forward_length", 1, 1 << 20);
+  v.n_layer = r.count("vision.block_count", 1, 1024);
+  v.n_head = r.count("vision.attention.head_count", 1, v.n_embd);
+  v.n_merge = r.count("vision.projector.scale_factor", n_merge, 1, v.image_size);
+  if (r.has("vision.image_mean")) {
+    const auto mean = r.floats("vision.image_mean", 3), sd = r.floats("vision.image_std", 3, true);
+    std::copy_n(mean.begin(), 3, v.image_mean.begin());
+    std::copy_n(sd.begin(), 3, v.image_std.begin());
+  }
+  if (v.image_size % v.patch_size || v.n_embd % v.n_head || (v.image_size / v.patch_size) % v.n_merge)
+    r.fail("vision", "sizes are inconsistent (image " + std::to_string(v.image_size) + ", patch " +
+                         std::to_string(v.patch_size) + ", heads " + std::to_string(v.n_head) +
+                         ", scale factor " + std::to_string(v.n_merge) + ")");
+  vit.arch = r.arch();
+  vit.n_embd = v.n_embd, vit.n_layer = v.n_layer, vit.n_ff = v.n_ff;
+  vit.n_head = vit.n_head_kv = v.n_head;
+  vit.head_dim = v.n_embd / v.n_head;
+  return r.positive("vision.attention.layer_norm_epsilon", 1e-6);
 }
 
 }  // namespace tessel::kit

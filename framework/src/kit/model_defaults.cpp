@@ -18,3 +18,16 @@ void Model::embed_tokens(std::span<const TokenId>, float*) const {
 }
 
 }  // namespace tessel
+
+namespace tessel {
+
+std::string Model::task_prompt(const std::string& task) const {
+  throw Error("--task '" + task + "': the " + hparams().arch +
+              " model has no task prompts (give the text with --prefix)");
+}
+
+SynthRecipe Architecture::synth_recipe(const SynthPreset& p) const {
+  throw Error("synth: the " + p.arch + " architecture has no synthetic-model recipe");
+}
+
+}  // namespace tessel

@@ -24,6 +24,10 @@ void ModelContext::remove_seq(int32_t seq) {
   if (kv) kv->remove_seq(seq);
 }
 
+void ModelContext::truncate_seq(int32_t seq, int32_t from_pos) {
+  if (kv) kv->truncate_seq(seq, from_pos);
+}
+
 std::vector<float>& ModelContext::vec(size_t slot) {
   if (bufs_.size() <= slot) bufs_.resize(slot + 1);
   return bufs_[slot];

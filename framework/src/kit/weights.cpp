@@ -67,19 +67,42 @@ Norm Weights::optional_norm(const std::string& base, int64_t n, Bias bias) {
 }
 
 AttnWeights Weights::attention(int64_t il, const HParams& hp, Bias bias, Bias out_bias) {
+  return attention(blk(il, ""), hp, bias, out_bias);
+}
+
+AttnWeights Weights::attention(const std::string& at, const HParams& hp, Bias bias, Bias out_bias,
+                               const std::string& out) {
   const int64_t E = hp.n_embd, NQ = hp.n_head * hp.head_dim, NK = hp.n_head_kv * hp.head_dim;
   AttnWeights a;
-  if (has(blk(il, "attn_qkv.weight"))) {
-    a.qkv = linear(blk(il, "attn_qkv"), E, NQ + 2 * NK, bias);
+  if (has(at + "attn_qkv.weight")) {
+    a.qkv = linear(at + "attn_qkv", E, NQ + 2 * NK, bias);
   } else {
-    a.q = linear(blk(il, "attn_q"), E, NQ, bias);
-    a.k = linear(blk(il, "attn_k"), E, NK, bias);
-    a.v = linear(blk(il, "attn_v"), E, NK, bias);
+    a.q = linear(at + "attn_q", E, NQ, bias);
+    a.k = linear(at + "attn_k", E, NK, bias);
+    a.v = linear(at + "attn_v", E, NK, bias);
   }
-  a.o = linear(blk(il, "attn_output"), NQ, E, out_bias);
-  a.q_norm = optional_vector(blk(il, "attn_q_norm.weight"), hp.head_dim);
-  a.k_norm = optional_vector(blk(il, "attn_k_norm.weight"), hp.head_dim);
+  a.o = linear(at + out, NQ, E, out_bias);
+  a.q_norm = optional_vector(at + "attn_q_norm.weight", hp.head_dim);
+  a.k_norm = optional_vector(at + "attn_k_norm.weight", hp.head_dim);
   return a;
+}
+
+k::Matrix OwnedMatrices::make(const CodecSet& codecs, const std::string& name, TypeId type,
+                              std::span<const float> f, int64_t n_in, int64_t n_out) {
+  const Codec& codec = codecs.get(type, name);
+  bytes_.emplace_back(row_bytes(type, n_in) * size_t(n_out));
+  codec.from_float(f.data(), bytes_.back().data(), f.size());
+  TensorInfo t;
+  t.name = name, t.type = type, t.n_dims = 2, t.ne = {n_in, n_out, 1, 1};
+  t.data = std::span<const std::byte>(bytes_.back().data(), bytes_.back().size());
+  return k::Matrix::from(t, codecs);
+}
+
+std::vector<float> transpose(std::span<const float> f, int64_t rows, int64_t cols) {
+  std::vector<float> t(f.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t[size_t(c * rows + r)] = f[size_t(r * cols + c)];
+  return t;
 }
 
 void Weights::check_all_used() const {

@@ -47,7 +47,8 @@ std::vector<InputSegment> split_media_prompt(const std::string& text,
 }
 
 std::vector<BatchChunk> assemble_prompt(Registry& reg, const std::vector<InputSegment>& segments,
-                                        AdapterContext ctx) {
+                                        AdapterContext ctx,
+                                        std::map<std::string, std::shared_ptr<InputAdapter>>* adapters) {
   ctx.registry = &reg;
   std::vector<BatchChunk> out;
   auto push = [&](BatchChunk&& c) {
@@ -71,7 +72,14 @@ std::vector<BatchChunk> assemble_prompt(Registry& reg, const std::vector<InputSe
       push(std::move(bos));
     }
     ctx.first_segment = (i == 0);
-    auto adapter = reg.create<InputAdapter>("input", seg.adapter);
+    std::shared_ptr<InputAdapter> adapter;
+    if (adapters) {
+      auto& kept = (*adapters)[seg.adapter];
+      if (!kept) kept = reg.create<InputAdapter>("input", seg.adapter);
+      adapter = kept;
+    } else {
+      adapter = reg.create<InputAdapter>("input", seg.adapter);
+    }
     for (BatchChunk& c : adapter->adapt(seg, ctx)) push(std::move(c));
   }
   return out;

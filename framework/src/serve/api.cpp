@@ -137,51 +137,6 @@ GenerateSpec generation_fields(const json& body, const GenerateSpec& defaults) {
   return g;
 }
 
-std::vector<ChatMessage> chat_messages(const json& body) {
-  const json* msgs = present(body, "messages");
-  if (!msgs) throw bad("messages", "is required (a list of {role, content})");
-  if (!msgs->is_array() || msgs->empty()) throw bad("messages", "must be a non-empty list of {role, content}");
-  std::vector<ChatMessage> out;
-  for (size_t i = 0; i < msgs->size(); ++i) {
-    const json& m = (*msgs)[i];
-    const std::string at = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object()) throw bad(at, "must be an object {role, content}");
-    const json* role = present(m, "role");
-    if (!role || !role->is_string()) throw bad(at + ".role", "must be a string (system, user or assistant)");
-    ChatMessage cm;
-    cm.role = role->get<std::string>();
-    if (cm.role == "developer") cm.role = "system";  // OpenAI's newer name for it
-    if (cm.role != "system" && cm.role != "user" && cm.role != "assistant")
-      throw bad(at + ".role", "must be system, user or assistant, got '" + cm.role + "'");
-    const json* content = present(m, "content");
-    if (!content) {
-      if (cm.role != "assistant") throw bad(at + ".content", "is required");
-    } else if (content->is_string()) {
-      cm.content = content->get<std::string>();
-    } else if (content->is_array()) {
-      for (size_t j = 0; j < content->size(); ++j) {
-        const json& part = (*content)[j];
-        const std::string pat = at + ".content[" + std::to_string(j) + "]";
-        const json* type = part.is_object() ? present(part, "type") : nullptr;
-        if (!type || !type->is_string()) throw bad(pat + ".type", "must be a string (text)");
-        if (*type == "text") {
-          const json* text = present(part, "text");
-          if (!text || !text->is_string()) throw bad(pat + ".text", "must be a string");
-          cm.content += text->get<std::string>();
-        } else if (*type == "image_url") {
-          throw bad(pat, "is an image; this server does not take image parts yet");
-        } else {
-          throw bad(pat + ".type", "must be text, got '" + type->get<std::string>() + "'");
-        }
-      }
-    } else {
-      throw bad(at + ".content", "must be a string or a list of content parts");
-    }
-    out.push_back(std::move(cm));
-  }
-  return out;
-}
-
 std::vector<TokenId> completion_prompt(const json& body, const Tokenizer& tok) {
   const json* p = present(body, "prompt");
   if (!p) throw bad("prompt", "is required (text or a list of token ids)");

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "serve/engine.hpp"
-#include "tessel/chat.hpp"
 #include "tessel/config.hpp"
 #include "tessel/tokenizer.hpp"
 
@@ -45,9 +44,6 @@ std::optional<std::string> string_field(const json& body, const char* name);
 // Sampling and stopping fields shared by /v1/completions and /v1/chat/completions,
 // on top of the server's defaults. The seed defaults to a random one.
 GenerateSpec generation_fields(const json& body, const GenerateSpec& defaults);
-
-// `messages` of a chat request -> chat turns (string content or text parts).
-std::vector<ChatMessage> chat_messages(const json& body);
 
 // `prompt` of a completion request: text (tokenized with BOS and special
 // tokens, as llama-server does) or token ids (checked against the vocabulary).

@@ -7,6 +7,7 @@
 
 #include "generate/generate.hpp"
 #include "tessel/error.hpp"
+#include "tessel/prompt.hpp"
 #include "tessel/sampler.hpp"
 
 namespace tessel::serve {
@@ -35,7 +36,10 @@ struct Engine::Slot {
   std::unique_ptr<Sampler> sampler;
   std::ostringstream sink;  // the text stream's output; pieces carry the released bytes
   std::unique_ptr<generate::TextStream> stream;
+  size_t prompt_rows = 0;   // rows of the whole prompt
   size_t prompt_done = 0;   // prompt rows decoded so far
+  size_t chunk = 0;         // the job's chunk being decoded
+  size_t chunk_done = 0;    // rows of it decoded
   int32_t n_past = 0;       // next position
   TokenId next = -1;        // sampled last step, decoded this step
   bool generating = false;  // the prompt is decoded
@@ -65,7 +69,8 @@ void Engine::submit(const std::shared_ptr<Job>& job) {
   if (in_flight_ >= size_t(opts_.n_slots) + opts_.max_queue) throw QueueFull();
   ++in_flight_;
   job->t_submit = Clock::now();
-  job->n_prompt = job->prompt.size();
+  if (job->chunks.empty() && !job->prompt.empty()) job->chunks = generate::token_prompt(job->prompt);
+  job->n_prompt = prompt_rows(job->chunks);
   queue_.push_back(job);
   stats_.queued = queue_.size();
   cv_.notify_all();
@@ -113,16 +118,17 @@ void Engine::loop() {
 
 void Engine::start(Slot& s, std::shared_ptr<Job> job) {
   s.job = std::move(job);
-  s.prompt_done = 0;
+  s.prompt_done = s.chunk = s.chunk_done = 0;
+  s.prompt_rows = s.job->n_prompt;
   s.n_past = 0;
   s.next = -1;
   s.generating = false;
   s.sink.str("");
   if (s.job->cancelled) return finish(s, Finish::Cancelled);
-  if (s.job->prompt.empty()) return finish(s, Finish::Error, "the prompt is empty");
-  if (s.job->prompt.size() > size_t(slot_ctx_))
+  if (s.prompt_rows == 0) return finish(s, Finish::Error, "the prompt is empty");
+  if (s.prompt_rows > size_t(slot_ctx_))
     return finish(s, Finish::Error,
-                  "the prompt has " + std::to_string(s.job->prompt.size()) +
+                  "the prompt has " + std::to_string(s.prompt_rows) +
                       " tokens but a slot's context holds " + std::to_string(slot_ctx_));
   try {
     s.sampler = std::make_unique<Sampler>(s.job->gen.sampler, slot_ctx_);
@@ -133,16 +139,67 @@ void Engine::start(Slot& s, std::shared_ptr<Job> job) {
     for (size_t t = 0; t < n_vocab_ && t < tok_.vocab_size(); ++t)
       if (tok_.is_eog(TokenId(t))) s.sampler->ban(TokenId(t));
   // As the generate task: prompt tokens enter the penalty window.
-  for (TokenId t : s.job->prompt) s.sampler->accept(t);
+  for (const BatchChunk& c : s.job->chunks)
+    for (TokenId t : c.tokens) s.sampler->accept(t);
   s.stream = std::make_unique<generate::TextStream>(s.sink, s.job->gen.stop);
+}
+
+void Engine::decode_rows(Slot& s) {
+  const BatchChunk& c = s.job->chunks[s.chunk];
+  const size_t n = c.n_rows;
+  const int64_t width = model_.hparams().n_embd;
+  if (c.embd.size() != n * size_t(width))
+    return finish(s, Finish::Error,
+                  "an image chunk of " + std::to_string(n) + " rows holds " + std::to_string(c.embd.size()) +
+                      " values; the model's rows are " + std::to_string(width) + " wide");
+  Batch batch;
+  batch.causal = c.causal;
+  batch.embd = c.embd;
+  const bool last_chunk = s.chunk + 1 == s.job->chunks.size();
+  for (size_t i = 0; i < n; ++i) {
+    batch.pos.push_back(s.n_past + int32_t(i));
+    batch.seq.push_back(s.seq);
+    batch.output.push_back(last_chunk && i + 1 == n ? 1 : 0);
+  }
+  Outputs out;
+  out.want_logits = true;
+  try {
+    model_.forward(batch, ctx_, out);
+  } catch (const std::exception& e) {
+    return finish(s, Finish::Error, e.what());
+  }
+  {
+    std::lock_guard lk(m_);
+    ++stats_.forward_passes;
+  }
+  s.n_past += int32_t(n);
+  advance(s, n);
+  if (!last_chunk) return;
+  if (out.rows.empty() || out.logits.size() < n_vocab_) return finish(s, Finish::Error, "the model returned no logits");
+  after_logits(s, out.logits.data() + (out.rows.size() - 1) * n_vocab_);
+}
+
+void Engine::advance(Slot& s, size_t rows) {
+  s.prompt_done += rows;
+  s.chunk_done += rows;
+  const BatchChunk& c = s.job->chunks[s.chunk];
+  if (s.chunk_done == (c.embd.empty() ? c.tokens.size() : c.n_rows)) {
+    ++s.chunk;
+    s.chunk_done = 0;
+  }
+  if (s.prompt_done == s.prompt_rows) s.generating = true;
 }
 
 void Engine::step(std::vector<Slot>& slots) {
   for (auto& s : slots)
     if (s.job && s.job->cancelled) finish(s, Finish::Cancelled);
+  // Image rows first, each chunk in a pass of its own.
+  for (auto& s : slots)
+    if (s.job && !s.generating && !s.job->chunks[s.chunk].embd.empty()) decode_rows(s);
 
-  // Decode rows first (one per generating slot), then prompt rows while the
-  // batch has room. A slot's prompt may take several steps.
+  // Decode rows first (one per generating slot), then prompt tokens while the
+  // batch has room. A slot's prompt may take several steps; one step takes
+  // tokens from one of its chunks at most.
   Batch batch;
   std::vector<Slot*> row_slot;
   for (auto& s : slots)
@@ -153,13 +210,14 @@ void Engine::step(std::vector<Slot>& slots) {
   std::vector<std::pair<Slot*, size_t>> prompt_rows;  // slot, rows taken this step
   for (auto& s : slots) {
     if (!s.job || s.generating) continue;
+    const BatchChunk& c = s.job->chunks[s.chunk];
+    if (!c.embd.empty()) continue;  // an image chunk: next step
     const size_t room = batch.size() < size_t(opts_.n_batch) ? size_t(opts_.n_batch) - batch.size() : 0;
-    const size_t take = std::min(room, s.job->prompt.size() - s.prompt_done);
+    const size_t take = std::min(room, c.tokens.size() - s.chunk_done);
     if (take == 0) continue;
     for (size_t i = 0; i < take; ++i) {
-      const size_t r = s.prompt_done + i;
-      const bool last = r + 1 == s.job->prompt.size();
-      batch.add_token(s.job->prompt[r], s.n_past + int32_t(i), s.seq, last);
+      const bool last = s.prompt_done + i + 1 == s.prompt_rows;
+      batch.add_token(c.tokens[s.chunk_done + i], s.n_past + int32_t(i), s.seq, last);
       row_slot.push_back(&s);
     }
     prompt_rows.push_back({&s, take});
@@ -184,8 +242,7 @@ void Engine::step(std::vector<Slot>& slots) {
     if (s.job && s.generating) ++s.n_past;
   for (auto& [s, take] : prompt_rows) {
     s->n_past += int32_t(take);
-    s->prompt_done += take;
-    if (s->prompt_done == s->job->prompt.size()) s->generating = true;
+    advance(*s, take);
   }
   if (out.logits.size() < out.rows.size() * n_vocab_) {
     for (Slot* s : row_slot)

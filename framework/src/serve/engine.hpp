@@ -23,6 +23,7 @@
 
 #include "tessel/architecture.hpp"
 #include "tessel/config.hpp"
+#include "tessel/input.hpp"
 #include "tessel/tokenizer.hpp"
 
 namespace tessel::serve {
@@ -47,8 +48,13 @@ const char* finish_name(Finish f);  // "stop", "length", "cancelled", "error"
 
 // One request's generation, shared between its HTTP handler and the engine.
 struct Job {
-  // Set before submit.
+  // Set before submit: the prompt as token ids, or as chunks (text tokens and
+  // image rows, in order, as assemble_prompt makes them). Token chunks share
+  // the step's batch with other slots; an image chunk is decoded in a forward
+  // pass of its own (it may be non-causal, and a batch holds tokens or rows,
+  // never both).
   std::vector<TokenId> prompt;
+  std::vector<BatchChunk> chunks;   // when set, `prompt` is ignored
   GenerateSpec gen;                 // max_tokens (-1: until the slot is full), stop, ignore_eos, sampler
   int top_logprobs = -1;            // < 0: no logprobs; 0..20: logprob of the token plus that many alternatives
 
@@ -108,6 +114,10 @@ class Engine {
   void loop();
   void step(std::vector<Slot>& slots);
   void start(Slot& s, std::shared_ptr<Job> job);
+  void decode_rows(Slot& s);  // the slot's image chunk, in a pass of its own
+  // Rows taken from a slot's prompt: its chunk position moves on, and the slot
+  // generates once the whole prompt is in the cache.
+  static void advance(Slot& s, size_t rows);
   void after_logits(Slot& s, const float* logits);
   void finish(Slot& s, Finish why, const std::string& error = {});
 

@@ -5,8 +5,13 @@
 
 #include <ctime>
 
+#include "generate/generate.hpp"
+#include "serve/chat_request.hpp"
+#include "serve/client_watch.hpp"
+#include "serve/media.hpp"
 #include "tessel/chat.hpp"
 #include "tessel/error.hpp"
+#include "tessel/prompt.hpp"
 
 namespace tessel::serve {
 namespace {
@@ -36,11 +41,14 @@ std::string new_id(ServerState& st, const char* prefix) {
   return std::string(prefix) + std::to_string(std::time(nullptr)) + "-" + std::to_string(++st.next_id);
 }
 
-Collected collect(Job& job) {
+// Waits for the whole answer. A client that hangs up meanwhile cancels the
+// job (its slot is freed at the engine's next step), as a closed stream does.
+Collected collect(Job& job, const ClientWatch& client) {
   Collected c;
   for (;;) {
     std::vector<Piece> pieces;
-    const bool done = job.wait(pieces, 1000ms);
+    const bool done = job.wait(pieces, 100ms);
+    if (!done && client.gone()) job.cancelled = true;
     for (auto& p : pieces) {
       c.text += p.text;
       if (p.id >= 0) c.pieces.push_back(std::move(p));
@@ -116,14 +124,15 @@ bool stream_events(const StreamState& s, httplib::DataSink& sink) {
   }
 }
 
-void generate(ServerState& st, const json& body, std::vector<TokenId> prompt, int logprobs, bool chat,
-              httplib::Response& res) {
+void generate(ServerState& st, const json& body, std::vector<BatchChunk> prompt, int logprobs, bool chat,
+              const httplib::Request& req, httplib::Response& res) {
   Engine& engine = engine_of(st);
-  if (prompt.size() > size_t(engine.slot_context()))
-    throw ApiError(400, "the prompt has " + std::to_string(prompt.size()) + " tokens but a slot's context holds " +
+  const size_t n_prompt = prompt_rows(prompt);
+  if (n_prompt > size_t(engine.slot_context()))
+    throw ApiError(400, "the prompt has " + std::to_string(n_prompt) + " tokens but a slot's context holds " +
                             std::to_string(engine.slot_context()) + " (raise -c or lower -np)");
   auto job = std::make_shared<Job>();
-  job->prompt = std::move(prompt);
+  job->chunks = std::move(prompt);
   job->gen = generation_fields(body, st.spec.generate);
   job->top_logprobs = logprobs;
   const bool stream = bool_field(body, "stream").value_or(false);
@@ -135,7 +144,8 @@ void generate(ServerState& st, const json& body, std::vector<TokenId> prompt, in
   ResponseMeta meta{new_id(st, chat ? "chatcmpl-" : "cmpl-"), st.model_id, int64_t(std::time(nullptr))};
   engine.submit(job);
   if (!stream) {
-    const Collected c = collect(*job);
+    const ClientWatch client(req);
+    const Collected c = collect(*job, client);
     json lp;
     if (logprobs >= 0) lp = chat ? chat_logprobs_json(c.pieces, *st.tok) : completion_logprobs_json(c.pieces, *st.tok);
     send_json(res, chat ? chat_response(meta, c, logprobs >= 0 ? &lp : nullptr)
@@ -158,18 +168,44 @@ void generate(ServerState& st, const json& body, std::vector<TokenId> prompt, in
       });
 }
 
-std::string render_chat(const ServerState& st, const std::vector<ChatMessage>& messages) {
-  return apply_chat_template(st.template_name, messages, true);
+ChatPrompt render_chat(const ServerState& st, const json& body) {
+  return chat_prompt(body, st.chat_format, !st.spec.model.mmproj.empty());
+}
+
+// The chat prompt as the engine takes it: tokens (BOS and special tokens, as
+// llama-server tokenizes it), or, with images, text and image rows exactly as
+// `tessel generate --chat --image` assembles them (each text part tokenized on
+// its own, the image through the projector).
+std::vector<BatchChunk> chat_chunks(ServerState& st, const ChatPrompt& cp) {
+  if (cp.images.empty()) return generate::token_prompt(st.tok->encode(cp.text, EncodeOptions{true, true}));
+  std::vector<std::unique_ptr<TempFile>> files;
+  std::vector<std::filesystem::path> paths;
+  for (const auto& bytes : cp.images) {
+    files.push_back(std::make_unique<TempFile>(bytes));
+    paths.push_back(files.back()->path());
+  }
+  AdapterContext actx;
+  actx.model_file = st.file.get();
+  actx.model = st.model.get();
+  actx.tokenizer = st.tok.get();
+  actx.add_special = true;
+  actx.parse_special = true;
+  actx.threads = st.spec.runtime.threads;
+  std::lock_guard lk(st.media_mutex);  // one projector run at a time; the adapters are reused
+  try {
+    return assemble_prompt(*st.reg, split_media_prompt(cp.text, paths, st.spec.model.mmproj), actx, &st.adapters);
+  } catch (const Error& e) {
+    throw ApiError(400, std::string("image content: ") + e.what());
+  }
 }
 
 void chat_completions(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const json body = parse_body(req.body);
   check_model(body, st);
   engine_of(st);
-  const auto messages = chat_messages(body);
   const int logprobs = chat_logprobs(body);
-  const std::string text = render_chat(st, messages);
-  generate(st, body, st.tok->encode(text, EncodeOptions{true, true}), logprobs, true, res);
+  const ChatPrompt cp = render_chat(st, body);
+  generate(st, body, chat_chunks(st, cp), logprobs, true, req, res);
 }
 
 void completions(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -177,21 +213,7 @@ void completions(ServerState& st, const httplib::Request& req, httplib::Response
   check_model(body, st);
   engine_of(st);
   const int logprobs = completion_logprobs(body);
-  generate(st, body, completion_prompt(body, *st.tok), logprobs, false, res);
-}
-
-std::string base64(const void* data, size_t n) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::string out;
-  for (size_t i = 0; i < n; i += 3) {
-    const uint32_t v = uint32_t(p[i]) << 16 | (i + 1 < n ? uint32_t(p[i + 1]) << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-    out += kAlphabet[v >> 18 & 63];
-    out += kAlphabet[v >> 12 & 63];
-    out += i + 1 < n ? kAlphabet[v >> 6 & 63] : '=';
-    out += i + 2 < n ? kAlphabet[v & 63] : '=';
-  }
-  return out;
+  generate(st, body, generate::token_prompt(completion_prompt(body, *st.tok)), logprobs, false, req, res);
 }
 
 void embeddings(ServerState& st, const httplib::Request& req, httplib::Response& res) {
@@ -246,7 +268,7 @@ void embeddings(ServerState& st, const httplib::Request& req, httplib::Response&
     std::vector<float> v(r.data.begin(), r.data.begin() + std::min<int64_t>(dims, r.cols));
     if (dims < r.cols) embed::normalize(v.data(), v.data(), dims, 2);  // Matryoshka: truncate, then unit length
     json e = {{"object", "embedding"}, {"index", i}};
-    if (format == "base64") e["embedding"] = base64(v.data(), v.size() * sizeof(float));
+    if (format == "base64") e["embedding"] = base64_encode(v.data(), v.size() * sizeof(float));
     else e["embedding"] = v;
     data.push_back(e);
   }
@@ -293,7 +315,7 @@ void detokenize(ServerState& st, const httplib::Request& req, httplib::Response&
 void apply_template(ServerState& st, const httplib::Request& req, httplib::Response& res) {
   const json body = parse_body(req.body);
   engine_of(st);
-  send_json(res, {{"prompt", render_chat(st, chat_messages(body))}});
+  send_json(res, {{"prompt", render_chat(st, body).text}});
 }
 
 }  // namespace

@@ -14,14 +14,16 @@
 
 #include "serve/api.hpp"
 #include "serve/engine.hpp"
+#include "tessel/chat.hpp"
 #include "tessel/embedding.hpp"
+#include "tessel/input.hpp"
 #include "tessel/registry.hpp"
 
 namespace tessel::serve {
 
 // Everything is read-only after loading except the engine (its own lock), the
-// embedder (embed_mutex) and the metrics (metrics_mutex); no request leaves
-// anything behind for the next one.
+// embedder (embed_mutex), the image adapters (media_mutex) and the metrics
+// (metrics_mutex); no request leaves anything behind for the next one.
 struct ServerState {
   PipelineSpec spec;
   std::atomic<bool> ready{false}, draining{false};
@@ -34,7 +36,10 @@ struct ServerState {
   std::unique_ptr<Engine> engine;              // generation models
   std::unique_ptr<embed::Embedder> embedder;   // embedding models
   std::mutex embed_mutex;
-  std::string model_id, template_name;
+  ChatFormat chat_format;  // the model's Jinja template, --chat-template-file, or a built-in one
+  std::mutex media_mutex;  // image requests: the adapters below, one projector run at a time
+  std::map<std::string, std::shared_ptr<InputAdapter>> adapters;
+  std::string model_id;
   int64_t created = 0;  // load time, for /v1/models
 
   std::mutex metrics_mutex;

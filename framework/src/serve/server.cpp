@@ -64,19 +64,25 @@ std::string metrics_text(ServerState& st) {
   return o.str();
 }
 
-std::string chat_template_for(const PipelineSpec& spec, const Metadata& meta) {
-  const auto& file = spec.serve.chat_template_file;
-  if (file.empty()) return resolve_chat_template(spec.generate.chat_template, meta);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": can't read the chat template file (--chat-template-file)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string name = detect_chat_template(ss.str());
-  const auto& ours = chat_template_names();
-  if (std::find(ours.begin(), ours.end(), name) == ours.end())
-    throw Error(file.string() + ": the chat template is not one tessel can format (recognised: " +
-                (name.empty() ? std::string("nothing") : name) + ")");
-  return name;
+// --chat-template-file (serve.chat_template_file, or generate.chat_template_file
+// in a config), else generate.chat_template: auto renders the model's own
+// template through the Jinja engine, as llama-server does.
+ChatFormat chat_format_for(const PipelineSpec& spec, const Metadata& meta, const Tokenizer& tok) {
+  const std::string file = !spec.serve.chat_template_file.empty() ? spec.serve.chat_template_file.string()
+                                                                  : spec.generate.chat_template_file;
+  return resolve_chat_format(spec.generate.chat_template, file, meta, &tok);
+}
+
+// The projector is loaded by the image adapter at the first image; here only
+// what can be checked cheaply, so a wrong file stops the server at start.
+void check_mmproj(ServerState& st) {
+  const auto& path = st.spec.model.mmproj;
+  if (path.empty()) return;
+  auto file = open_model_file(*st.reg, path);
+  const std::string arch = file->meta.get_string("general.architecture", "");
+  if (arch != "clip")
+    throw Error(path.string() + ": general.architecture is '" + arch +
+                "', expected 'clip' (--mmproj takes a multimodal projector file)");
 }
 
 void load(ServerState& st) {
@@ -90,7 +96,8 @@ void load(ServerState& st) {
   st.model = load_model(*st.reg, st.file, st.codecs, rt, spec.architecture);
   const HParams& hp = st.model->hparams();
   if (hp.has_logits) {
-    st.template_name = chat_template_for(spec, st.file->meta);
+    st.chat_format = chat_format_for(spec, st.file->meta, *st.tok);
+    check_mmproj(st);
     st.ctx = st.model->new_context(rt);
     EngineOptions eo;
     eo.n_slots = spec.serve.slots;
@@ -238,7 +245,8 @@ int run_server(const PipelineSpec& spec) {
     std::cerr << "serve: ready: " << st.model_id << " (" << hp.arch << ")";
     if (st.engine)
       std::cerr << ", " << spec.serve.slots << " slot(s) of " << st.engine->slot_context() << " tokens, chat template "
-                << st.template_name;
+                << (st.chat_format.name == "jinja" ? st.chat_format.origin : st.chat_format.name)
+                << (spec.model.mmproj.empty() ? "" : ", images through " + spec.model.mmproj.string());
     else
       std::cerr << ", embeddings only";
     std::cerr << "\n" << std::flush;

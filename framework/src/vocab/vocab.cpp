@@ -33,36 +33,23 @@ std::string where(const Metadata& meta, std::string_view key) {
   return (meta.source.empty() ? std::string("model file") : meta.source) + ": " + std::string(key);
 }
 
-// Defaults per tokenizer.ggml.model, as llama.cpp sets them before reading keys.
-void apply_model_defaults(Vocab& v, const Metadata& meta) {
+// Defaults per tokenizer.ggml.model, as llama.cpp sets them before reading
+// keys; the models and their special ids are the plugin's declaration.
+void apply_model_defaults(Vocab& v, const Metadata& meta, std::span<const VocabModel> models) {
   auto& s = v.special;
   s = SpecialTokens{};
-  if (v.model == "llama") {
-    v.type = VocabType::SPM;
-    s.bos = 1; s.eos = 2; s.unk = 0;
-  } else if (v.model == "bert") {
-    v.type = VocabType::WPM;
-    s.bos = 101; s.unk = 100; s.sep = 102; s.pad = 0; s.mask = 103;
-  } else if (v.model == "gpt2" || v.model == "hybriddna" || v.model == "whitespace") {
-    v.type = VocabType::BPE;
-    s.bos = 11; s.eos = 11;
-  } else if (v.model == "gemma4") {
-    v.type = VocabType::BPE;
-    v.pre = "gemma4";
-  } else if (v.model == "t5") {
-    v.type = VocabType::UGM;
-    s.eos = 1; s.unk = 2; s.pad = 0;
-  } else if (v.model == "rwkv") {
-    v.type = VocabType::RWKV;
-  } else if (v.model == "plamo2") {
-    v.type = VocabType::BPE;  // no plugin yet; kept so the ids load
-    s.bos = 1; s.eos = 2; s.unk = 0; s.pad = 3;
-  } else if (v.model == "no_vocab" || v.model == "none") {
-    v.type = VocabType::None;
-  } else {
-    throw Error(where(meta, "tokenizer.ggml.model") + ": unknown tokenizer '" + v.model +
-                "' (expected llama, bert, gpt2, gemma4, t5, rwkv...)");
+  const VocabModel* d = nullptr;
+  std::string names;
+  for (const VocabModel& m : models) {
+    if (m.name == v.model) d = &m;
+    names += (names.empty() ? "" : ", ") + std::string(m.name);
   }
+  if (!d)
+    throw Error(where(meta, "tokenizer.ggml.model") + ": unknown tokenizer '" + v.model + "' (this tokenizer reads " +
+                (names.empty() ? std::string("none") : names) + ")");
+  v.type = d->type;
+  s.bos = d->bos, s.eos = d->eos, s.unk = d->unk, s.sep = d->sep, s.pad = d->pad, s.mask = d->mask;
+  if (!d->pre.empty()) v.pre = std::string(d->pre);
   switch (v.type) {
     case VocabType::BPE:
       v.add_space_prefix = false; v.escape_whitespaces = false; v.clean_spaces = true;
@@ -227,12 +214,12 @@ void apply_name_attrs(Vocab& v, const Metadata& meta) {
 
 }  // namespace
 
-Vocab Vocab::load(const Metadata& meta, const PreDefaults& pre_defaults) {
+Vocab Vocab::load(const Metadata& meta, std::span<const VocabModel> models, const PreDefaults& pre_defaults) {
   Vocab v;
   v.source = meta.source;
   v.model = meta.get_string("tokenizer.ggml.model");
   v.pre = meta.get_string("tokenizer.ggml.pre", "");
-  apply_model_defaults(v, meta);
+  apply_model_defaults(v, meta, models);
   if (pre_defaults) pre_defaults(v);
   read_bool(meta, "tokenizer.ggml.add_space_prefix", v.add_space_prefix);
   read_bool(meta, "tokenizer.ggml.remove_extra_whitespaces", v.remove_extra_whitespaces);

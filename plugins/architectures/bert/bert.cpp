@@ -107,8 +107,41 @@ class BertModel : public kit::Transformer {
   std::vector<Layer> layers_;
 };
 
+SynthRecipe recipe(const SynthPreset& p) {
+  using Fill = SynthTensor::Fill;
+  kit::SynthBuilder b(p);
+  const int64_t e = p.shape.n_embd, f = p.shape.n_ff, kv = p.shape.n_head_kv * p.shape.head_dim;
+  if (p.shape.n_head * p.shape.head_dim != e)  // llama.cpp's BERT has Q and the output [n_embd, n_embd]
+    throw Error("synth: bert needs n_head * head_dim = n_embd");
+  b.transformer_keys();
+  b.u32("attention.head_count_kv", p.shape.n_head_kv);
+  b.f32("attention.layer_norm_epsilon", 1e-12f);
+  b.flag("attention.causal", false);
+  b.u32("pooling_type", 2);  // CLS
+  b.tensor("token_embd.weight", {e, p.shape.n_vocab});
+  b.tensor("token_types.weight", {e, 2});
+  b.tensor("position_embd.weight", {e, p.shape.n_ctx});
+  b.with_bias("token_embd_norm", {e}, Fill::norm);
+  for (int64_t il = 0; il < p.shape.n_layer; ++il) {
+    for (auto [n, n_out] : {std::pair{"attn_q", e}, {"attn_k", kv}, {"attn_v", kv}, {"attn_output", e}})
+      b.with_bias(kit::blk(il, n), {e, n_out}, Fill::matrix);
+    b.with_bias(kit::blk(il, "attn_output_norm"), {e}, Fill::norm);
+    b.with_bias(kit::blk(il, "ffn_up"), {e, f}, Fill::matrix);
+    b.with_bias(kit::blk(il, "ffn_down"), {f, e}, Fill::matrix);
+    b.with_bias(kit::blk(il, "layer_output_norm"), {e}, Fill::norm);
+  }
+  b.wpm_vocab();
+  return b.recipe;
+}
+
 }  // namespace
 
-std::unique_ptr<Architecture> make_architecture() { return kit::architecture<BertModel>(); }
+std::unique_ptr<Architecture> make_architecture() {
+  SynthPreset bge_small{.name = "bge-small", .arch = "bert"};
+  bge_small.summary = "BGE-small shape: 384 wide, 12 layers, 12 heads, FFN 1536, WordPiece vocab";
+  bge_small.shape = {.n_embd = 384, .n_layer = 12, .n_head = 12, .n_head_kv = 12, .head_dim = 32,
+                     .n_ff = 1536, .n_vocab = 30522, .n_ctx = 512};
+  return kit::architecture<BertModel>({bge_small}, recipe);
+}
 
 }  // namespace tessel::bert

@@ -9,11 +9,9 @@
 #include "clip.hpp"
 
 #include <cmath>
-#include <list>
 #include <mutex>
 
 #include "tessel/error.hpp"
-#include "tessel/half.hpp"
 #include "tessel/model_kit.hpp"
 #include "tessel/vision.hpp"
 
@@ -35,38 +33,12 @@ class ClipModel : public VisionModel {
     if (v.projector != "gemma3") r.fail("projector_type", "'" + v.projector + "' is not supported (gemma3)");
     if (!r.flag("has_vision_encoder", true)) r.fail("has_vision_encoder", "is false; no vision encoder");
     if (!r.flag("use_gelu", false)) r.fail("use_gelu", "is false; only GELU vision FFNs are supported");
-    v.image_size = r.count("vision.image_size", 1, 1 << 14);
-    v.patch_size = r.count("vision.patch_size", 1, v.image_size);
-    v.n_embd = r.count("vision.embedding_length", 1, 1 << 16);
-    v.n_ff = r.count("vision.feed_forward_length", 1, 1 << 20);
-    v.n_layer = r.count("vision.block_count", 1, 1024);
-    v.n_head = r.count("vision.attention.head_count", 1, v.n_embd);
-    v.n_merge = r.count("vision.projector.scale_factor", 4, 1, v.image_size);  // gemma3's default pool
-    eps_ = r.positive("vision.attention.layer_norm_epsilon", 1e-6);
-    if (r.has("vision.image_mean")) {
-      const auto mean = r.meta().get_floats(r.key("vision.image_mean"));
-      const auto sd = r.meta().get_floats(r.key("vision.image_std"));
-      if (mean.size() != 3 || sd.size() != 3) r.fail("vision.image_mean", "/ image_std need 3 values each");
-      for (int c = 0; c < 3; ++c) {
-        if (!std::isfinite(mean[c]))
-          r.fail("vision.image_mean", "holds " + std::to_string(mean[c]) + "; expected finite values");
-        if (!std::isfinite(sd[c]) || sd[c] == 0.0f)
-          r.fail("vision.image_std", "holds " + std::to_string(sd[c]) + "; expected finite, nonzero values");
-        v.image_mean[c] = mean[c], v.image_std[c] = sd[c];
-      }
-    }
-    if (v.image_size % v.patch_size || v.n_embd % v.n_head || (v.image_size / v.patch_size) % v.n_merge)
-      r.fail("vision", "sizes are inconsistent (image " + std::to_string(v.image_size) + ", patch " +
-                           std::to_string(v.patch_size) + ", heads " + std::to_string(v.n_head) +
-                           ", scale factor " + std::to_string(v.n_merge) + ")");
-    vit_.arch = "clip";
-    vit_.n_embd = v.n_embd, vit_.n_layer = v.n_layer, vit_.n_ff = v.n_ff;
-    vit_.n_head = vit_.n_head_kv = v.n_head;
-    vit_.head_dim = v.n_embd / v.n_head;
+    eps_ = kit::read_vision(r, v, vit_, 4);  // gemma3 pools 4 x 4 patches unless the file says
     const int64_t E = v.n_embd, P = v.patch_size, side = v.image_size / P;
     using kit::Bias;
     // Patch conv: ggml's im2col is F16, so the kernel enters the dot as F16.
-    patch_.w = f16_matrix(w, "v.patch_embd.weight", w.vector("v.patch_embd.weight", P * P * 3 * E), 3 * P * P, E);
+    patch_.w = owned_.make(w.codecs(), "v.patch_embd.weight", TypeId::F16,
+                           w.vector("v.patch_embd.weight", P * P * 3 * E), 3 * P * P, E);
     patch_.b = w.optional_vector("v.patch_embd.bias", E);
     pos_ = w.vector("v.position_embd.weight", side * side * E);
     pre_ln_ = w.optional_norm("v.pre_ln", E, Bias::required);
@@ -74,10 +46,7 @@ class ClipModel : public VisionModel {
       const std::string b = "v.blk." + std::to_string(il) + ".";
       Block B;
       B.ln1 = w.norm(b + "ln1", E, Bias::required), B.ln2 = w.norm(b + "ln2", E, Bias::required);
-      B.attn.q = w.linear(b + "attn_q", E, E, Bias::required);
-      B.attn.k = w.linear(b + "attn_k", E, E, Bias::required);
-      B.attn.v = w.linear(b + "attn_v", E, E, Bias::required);
-      B.attn.o = w.linear(b + "attn_out", E, E, Bias::required);
+      B.attn = w.attention(b, vit_, Bias::required, Bias::required, "attn_out");
       B.up = w.linear(b + "ffn_up", E, v.n_ff, Bias::required);
       B.down = w.linear(b + "ffn_down", v.n_ff, E, Bias::required);
       blocks_.push_back(std::move(B));
@@ -88,12 +57,8 @@ class ClipModel : public VisionModel {
     // transposed (ggml_cont(ggml_transpose(W))) in its own type.
     const TensorInfo& ip = w.info("mm.input_projection.weight");
     v.n_embd_out = ip.ne[0];
-    const std::vector<float> pw = w.vector(ip.name, E * v.n_embd_out);
-    std::vector<float> wt(pw.size());
-    for (int64_t row = 0; row < E; ++row)
-      for (int64_t c = 0; c < v.n_embd_out; ++c) wt[size_t(c * E + row)] = pw[size_t(row * v.n_embd_out + c)];
-    proj_ = ip.type == TypeId::F16 ? f16_matrix(w, ip.name, wt, E, v.n_embd_out)
-                                   : owned_matrix(w, ip.name, TypeId::F32, wt, E, v.n_embd_out);
+    const auto wt = kit::transpose(w.vector(ip.name, E * v.n_embd_out), E, v.n_embd_out);
+    proj_ = owned_.make(w.codecs(), ip.name, ip.type == TypeId::F16 ? TypeId::F16 : TypeId::F32, wt, E, v.n_embd_out);
     hp_.arch = "clip";
     hp_.n_embd = hp_.n_embd_out = v.n_embd_out;
     hp_.n_layer = v.n_layer, hp_.n_head = hp_.n_head_kv = v.n_head, hp_.n_ff = v.n_ff;
@@ -121,15 +86,8 @@ class ClipModel : public VisionModel {
     Outputs out;
     out.sink = sink;
     kit::Pass p(vit_, batch, *ctx_, out, {}, {});  // no KV cache: no cells
-    // im2col: one row per patch, [channel][ky][kx] as ggml_im2col lays it out.
     float* cols = p.buf(0, n * 3 * P * P);
-    for (int64_t py = 0; py < gy; ++py)
-      for (int64_t px = 0; px < gx; ++px)
-        for (int64_t c = 0; c < 3; ++c)
-          for (int64_t ky = 0; ky < P; ++ky)
-            for (int64_t kx = 0; kx < P; ++kx)
-              cols[((py * gx + px) * 3 + c) * P * P + ky * P + kx] =
-                  round_fp16(pixels[size_t((c * ny + py * P + ky) * nx + px * P + kx)]);
+    kit::image_patches(pixels, nx, ny, P, true, cols);  // ggml's im2col is F16
     p.linear(patch_, cols, p.x);
     p.emit("patch_bias", -1, p.x, {E, n});
     kernels::add(p.x, pos_.data(), p.x, n * E);
@@ -152,13 +110,7 @@ class ClipModel : public VisionModel {
     // Gemma 3 projector: average n_merge x n_merge patches, RMSNorm, project.
     const int64_t s = v.n_merge, ox = gx / s, m = ox * (gy / s);
     float* pooled = p.buf(2, m * E);
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t e = 0; e < E; ++e) {
-        float sum = 0.0f;
-        for (int64_t ky = 0; ky < s; ++ky)
-          for (int64_t kx = 0; kx < s; ++kx) sum += p.x[((i / ox * s + ky) * gx + i % ox * s + kx) * E + e];
-        pooled[i * E + e] = sum / float(s * s);
-      }
+    kit::avg_pool_2d(p.x, gx, gy, E, s, pooled);
     p.rms_norm(pooled, pooled, soft_norm_, eps_, nullptr, -1, m, E);
     std::vector<float> rows(size_t(m * v.n_embd_out));
     p.linear({proj_, {}}, pooled, rows.data(), m);
@@ -167,26 +119,10 @@ class ClipModel : public VisionModel {
   }
 
  private:
-  // A matrix over bytes this model owns (converted or transposed weights).
-  kernels::Matrix owned_matrix(kit::Weights& w, const std::string& name, TypeId type,
-                               const std::vector<float>& f, int64_t n_in, int64_t n_out) {
-    const Codec& codec = w.codecs().get(type, name);
-    owned_.emplace_back(row_bytes(type, n_in) * size_t(n_out));
-    codec.from_float(f.data(), owned_.back().data(), f.size());
-    TensorInfo t;
-    t.name = name, t.type = type, t.n_dims = 2, t.ne = {n_in, n_out, 1, 1};
-    t.data = std::span<const std::byte>(owned_.back().data(), owned_.back().size());
-    return kernels::Matrix::from(t, w.codecs());
-  }
-  kernels::Matrix f16_matrix(kit::Weights& w, const std::string& name, const std::vector<float>& f,
-                             int64_t n_in, int64_t n_out) {
-    return owned_matrix(w, name, TypeId::F16, f, n_in, n_out);
-  }
-
   HParams hp_, vit_;
   VisionHParams vhp_;
   float eps_ = 1e-6f;
-  std::list<std::vector<std::byte>> owned_;  // stable addresses for owned matrices
+  kit::OwnedMatrices owned_;
   kit::Linear patch_;
   std::vector<float> pos_;
   kit::Norm pre_ln_, post_ln_, soft_norm_;
@@ -198,6 +134,13 @@ class ClipModel : public VisionModel {
 
 }  // namespace
 
-std::unique_ptr<Architecture> make_architecture() { return kit::architecture<ClipModel>(); }
+std::unique_ptr<Architecture> make_architecture() {
+  return kit::architecture<ClipModel>(
+      {{"siglip-gemma3", "clip",
+        "Gemma 3's SigLIP mmproj: 896 pixels, patch 14, 1152 wide, 27 layers, 16 heads, FFN 4304, "
+        "into 2560 (n_ctx: image side, n_vocab: text width)",
+        {1152, 27, 16, 16, 72, 4304, 2560, 896, false}}},
+      synth_recipe);
+}
 
 }  // namespace tessel::clip

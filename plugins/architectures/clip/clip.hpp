@@ -10,4 +10,8 @@ namespace tessel::clip {
 
 std::unique_ptr<Architecture> make_architecture();
 
+// tessel synth: an mmproj file with the Gemma 3 projector, patch 14; the
+// preset's n_ctx is the image side in pixels, n_vocab the projected width.
+SynthRecipe synth_recipe(const SynthPreset& p);
+
 }  // namespace tessel::clip

@@ -2,12 +2,7 @@
 // encoder (plugins/architectures/gemma3/gemma3.cpp picks the mode from
 // general.architecture).
 #include "gemma3.hpp"
-#include "tessel/plugin.hpp"
-
-namespace {
-std::unique_ptr<tessel::PluginObject> make() { return tessel::gemma3::make_architecture(); }
-}  // namespace
-
 TESSEL_PLUGIN("architecture", "gemma-embedding", "0.1.0",
               "EmbeddingGemma encoder: bidirectional sliding/global attention, GeGLU, dense_2/dense_3 heads",
-              "gemma-embedding", make)
+              "gemma-embedding",
+              []() -> std::unique_ptr<tessel::PluginObject> { return tessel::gemma3::make_architecture(true); })

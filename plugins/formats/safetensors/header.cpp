@@ -99,7 +99,10 @@ Header parse_header(std::span<const std::byte> file, const std::string& source) 
       }
       continue;
     }
-    auto bad = [&](const std::string& what) { return fail("tensor '" + name + "': " + what); };
+    // Named, not captured: clang < 16 can't capture a structured binding
+    // (tools/test.sh's sanitizer build is clang 14).
+    const std::string& tensor = name;
+    auto bad = [&](const std::string& what) { return fail("tensor '" + tensor + "': " + what); };
     if (!v.is_object()) throw bad("entry is not an object");
     if (!v.contains("dtype") || !v["dtype"].is_string()) throw bad("no \"dtype\" string");
     if (!v.contains("shape") || !v["shape"].is_array()) throw bad("no \"shape\" array");

@@ -59,13 +59,7 @@ void Merges::load(const std::vector<std::string>& lines, const Vocab& vocab) {
 namespace {
 
 Vocab load_vocab(const ModelFile& file) {
-  return Vocab::load(file.meta, [](Vocab& v) {
-    if (v.type != VocabType::BPE)
-      throw Error(v.source + ": tokenizer.ggml.model is '" + v.model +
-                  "', the bpe tokenizer reads gpt2 or gemma4 vocabularies");
-    if (v.model == "hybriddna" || v.model == "whitespace")
-      throw Error(v.source + ": tokenizer.ggml.model '" + v.model +
-                  "' is not supported by the bpe tokenizer (expected gpt2 or gemma4)");
+  return Vocab::load(file.meta, kModels, [](Vocab& v) {
     apply_pre_defaults(find_pre_tokenizer(v.pre, v.source), v);
   });
 }

@@ -17,6 +17,11 @@
 
 namespace tessel::bpe {
 
+// The tokenizer.ggml.model values this plugin reads and llama.cpp's defaults
+// for them (gemma4's vocabularies carry their own pre-tokenizer name).
+inline constexpr VocabModel kModels[] = {{.name = "gpt2", .type = VocabType::BPE, .bos = 11, .eos = 11},
+                                         {.name = "gemma4", .type = VocabType::BPE, .pre = "gemma4"}};
+
 // Merge ranks over interned strings: every token text and every string a
 // merge line mentions has an id (token ids first), so the merge loop compares
 // integers and never builds strings.

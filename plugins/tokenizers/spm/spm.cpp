@@ -139,10 +139,7 @@ void SpmTokenizer::tokenize_fragment(const std::string& text, bool after_special
 }
 
 std::unique_ptr<Tokenizer> make_tokenizer(const ModelFile& file) {
-  Vocab v = Vocab::load(file.meta);
-  if (v.type != VocabType::SPM)
-    throw Error(file.path.string() + ": tokenizer.ggml.model is '" + v.model +
-                "', the spm tokenizer reads 'llama' vocabularies");
+  Vocab v = Vocab::load(file.meta, kModels);
   return std::make_unique<SpmTokenizer>(std::move(v));
 }
 

@@ -21,6 +21,9 @@ class SpmTokenizer : public VocabTokenizer {
 
 // Builds an SpmTokenizer from a file's tokenizer.ggml.* metadata.
 std::unique_ptr<Tokenizer> make_tokenizer(const ModelFile& file);
+
+// The tokenizer.ggml.model values this plugin reads and llama.cpp's defaults for them.
+inline constexpr VocabModel kModels[] = {{.name = "llama", .type = VocabType::SPM, .bos = 1, .eos = 2, .unk = 0}};
 std::unique_ptr<TokenizerFactory> make_factory();
 
 }  // namespace tessel::spm

@@ -90,10 +90,7 @@ void WpmTokenizer::tokenize_fragment(const std::string& text, bool /*after_speci
 }
 
 std::unique_ptr<Tokenizer> make_tokenizer(const ModelFile& file) {
-  Vocab v = Vocab::load(file.meta);
-  if (v.type != VocabType::WPM)
-    throw Error(file.path.string() + ": tokenizer.ggml.model is '" + v.model +
-                "', the wpm tokenizer reads 'bert' vocabularies");
+  Vocab v = Vocab::load(file.meta, kModels);
   return std::make_unique<WpmTokenizer>(std::move(v));
 }
 

@@ -28,6 +28,10 @@ class WpmTokenizer : public VocabTokenizer {
 };
 
 std::unique_ptr<Tokenizer> make_tokenizer(const ModelFile& file);
+
+// The tokenizer.ggml.model values this plugin reads and llama.cpp's defaults for them.
+inline constexpr VocabModel kModels[] = {
+    {.name = "bert", .type = VocabType::WPM, .bos = 101, .unk = 100, .sep = 102, .pad = 0, .mask = 103}};
 std::unique_ptr<TokenizerFactory> make_factory();
 
 }  // namespace tessel::wpm

@@ -1,5 +1,6 @@
-// Each new architecture at a shape of its own (head counts, head sizes and
-// layer counts none of the goldens use), built by `tessel synth --shape`:
+// Each decoder architecture at shapes of its own (head counts, head sizes,
+// GQA ratios, layer counts none of the goldens use; tied and untied output
+// heads), built by `tessel synth --shape`:
 // hparams come from the file, the logits match llama.cpp's (recorded in
 // synth_shapes_llama_cpp.json from the same seeded F32 files), a prompt decoded
 // at once equals it decoded token by token (KV cache, GQA, RoPE positions),
@@ -25,14 +26,22 @@ const Case kCases[] = {
     {"phi-3-mini", "phi3", "n_embd=96,n_layer=3,n_head=6,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=64"},
     {"gemma-2-2b", "gemma2", "n_embd=64,n_layer=3,n_head=4,n_head_kv=2,head_dim=32,n_ff=128,n_vocab=300,n_ctx=64"},
     {"llama-3.2-1b", "llama", "n_embd=64,n_layer=2,n_head=8,n_head_kv=2,head_dim=8,n_ff=128,n_vocab=300,n_ctx=64"},
+    // Untied heads, key_length != n_embd / n_head, 3:1 and 4:1 GQA, odd layer counts.
+    {"tinyllama-1.1b", "llama", "n_embd=64,n_layer=3,n_head=6,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=64"},
+    {"qwen2.5-0.5b", "qwen2", "n_embd=96,n_layer=3,n_head=6,n_head_kv=2,head_dim=16,n_ff=96,n_vocab=300,n_ctx=64,tied=0"},
+    {"gemma-3-1b", "gemma3", "n_embd=64,n_layer=3,n_head=4,n_head_kv=1,head_dim=32,n_ff=96,n_vocab=300,n_ctx=64,tied=0"},
+    {"gemma-3-1b", "gemma3", "n_embd=32,n_layer=1,n_head=2,n_head_kv=2,head_dim=32,n_ff=64,n_vocab=300,n_ctx=64"},
+    {"qwen3-0.6b", "qwen3", "n_embd=32,n_layer=3,n_head=4,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300,n_ctx=64,tied=0"},
+    {"phi-3-mini", "phi3", "n_embd=64,n_layer=1,n_head=4,n_head_kv=4,head_dim=16,n_ff=96,n_vocab=300,n_ctx=64,tied=1"},
 };
 
 void check_in_process(const Case& c) {
   INFO(c.preset << " --shape " << c.shape);
-  tessel::synth::Preset p = *tessel::synth::find_preset(c.preset);
-  tessel::synth::override_shape(p, c.shape);
+  tessel::synth::Found f = tessel::synth::find_preset(registry(), c.preset);
+  tessel::synth::override_shape(f.preset.shape, c.shape);
+  const tessel::SynthShape& p = f.preset.shape;
   // The recorded llama.cpp logits are of these exact files: seed 11, F32.
-  std::shared_ptr<tessel::ModelFile> file = tessel::synth::make_model(p, 11, 2);
+  std::shared_ptr<tessel::ModelFile> file = tessel::synth::make_model(f, 11, 2);
   static auto codecs = tessel::load_codecs(registry());
   tessel::RuntimeOptions o;
   o.threads = 2;
@@ -55,8 +64,7 @@ void check_in_process(const Case& c) {
   REQUIRE(all.size() == ids.size() * V);
   bool compared = false;
   for (const auto& m : ref["models"]) {
-    if (m["preset"] != c.preset) continue;
-    REQUIRE(m["shape"] == c.shape);
+    if (m["preset"] != c.preset || m["shape"] != c.shape) continue;
     const auto last = m["last_row"].get<std::vector<float>>();
     REQUIRE(last.size() == V);
     const float* ours = all.data() + (ids.size() - 1) * V;
@@ -96,7 +104,7 @@ void check_cli(const Case& c) {
 
 }  // namespace
 
-TEST_CASE("synth shapes: qwen2, qwen3, phi3, gemma2, llama-3 load their shape from the file") {
+TEST_CASE("synth shapes: every decoder loads its shape from the file and matches llama.cpp") {
   for (const Case& c : kCases) check_in_process(c);
 }
 
@@ -120,9 +128,9 @@ namespace {
 // A tiny synth model of `preset`, changed by `edit`, loaded: the error text.
 template <class Edit>
 std::string load_error(const char* preset, Edit edit) {
-  tessel::synth::Preset p = *tessel::synth::find_preset(preset);
-  tessel::synth::override_shape(p, "n_embd=64,n_layer=2,n_head=4,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300");
-  std::shared_ptr<tessel::ModelFile> file = tessel::synth::make_model(p, 1, 1);
+  tessel::synth::Found f = tessel::synth::find_preset(registry(), preset);
+  tessel::synth::override_shape(f.preset.shape, "n_embd=64,n_layer=2,n_head=4,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=300");
+  std::shared_ptr<tessel::ModelFile> file = tessel::synth::make_model(f, 1, 1);
   edit(*file);
   file->build_index();
   static auto codecs = tessel::load_codecs(registry());

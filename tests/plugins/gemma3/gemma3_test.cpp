@@ -121,16 +121,23 @@ TEST_CASE("gemma3: the flash-attention option reaches the attention kernel") {
   check_rows(b, ref, size_t(flash.model->hparams().n_vocab), 0.9999);
 }
 
-TEST_CASE("gemma3: final_logit_softcapping caps logits in the sliding-window graph too") {
+TEST_CASE("gemma3: final_logit_softcapping caps logits with and without a sliding window") {
   auto ids = fox_ids();
-  auto plain = load_edited([](tessel::ModelFile&) {});
-  auto capped = load_edited([](tessel::ModelFile& f) {
-    REQUIRE(f.meta.get_int("gemma3.attention.sliding_window") > 0);
-    f.meta.set("gemma3.final_logit_softcapping", tessel::MetaValue::of_f32(2.0f));
-  });
-  const auto z = run_all(plain, ids).logits, c = run_all(capped, ids).logits;
-  REQUIRE(z.size() == c.size());
-  for (size_t i = 0; i < z.size(); ++i) REQUIRE(c[i] == Approx(std::tanh(z[i] / 2.0f) * 2.0f).margin(1e-5));
+  for (const int64_t window : {int64_t(-1), int64_t(0)}) {  // -1: the file's window (8); 0: none
+    INFO("sliding_window " << window);
+    auto set_window = [window](tessel::ModelFile& f) {
+      REQUIRE(f.meta.get_int("gemma3.attention.sliding_window") > 0);
+      if (window >= 0) f.meta.set("gemma3.attention.sliding_window", tessel::MetaValue::of_u32(uint32_t(window)));
+    };
+    auto plain = load_edited(set_window);
+    auto capped = load_edited([&](tessel::ModelFile& f) {
+      set_window(f);
+      f.meta.set("gemma3.final_logit_softcapping", tessel::MetaValue::of_f32(2.0f));
+    });
+    const auto z = run_all(plain, ids).logits, c = run_all(capped, ids).logits;
+    REQUIRE(z.size() == c.size());
+    for (size_t i = 0; i < z.size(); ++i) REQUIRE(c[i] == Approx(std::tanh(z[i] / 2.0f) * 2.0f).margin(1e-5));
+  }
 }
 
 TEST_CASE("gemma3: attention scale is 1/sqrt(head_dim), but 1/sqrt(n_embd/n_head) for 62 layers (27B)") {
