@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds and runs one libFuzzer target (or all of them) on its corpus.
 #
-#   tools/fuzz.sh TARGET [SECONDS=60] [BUILD_DIR=<repo>/build-fuzz]
+#   tools/fuzz.sh TARGET [SECONDS=60] [BUILD_DIR=<repo>/build-sanitize]
 #   tools/fuzz.sh all SECONDS         each target for SECONDS, one after another
 #   tools/fuzz.sh list                the target names
 #
 # Targets (fuzz/CMakeLists.txt): gguf-reader model-load config npy
 # embedding-json image tokenizer tokenizer-json chat-template serve-request
-# safetensors-header. The build is clang with -DTESSEL_FUZZ=ON
-# (ASan + UBSan everywhere, libFuzzer coverage in every library and plugin).
+# safetensors-header. The build is tools/sanitize_build.sh's (clang,
+# -DTESSEL_FUZZ=ON: ASan + UBSan everywhere, libFuzzer coverage in every
+# library and plugin), shared with tools/test.sh's sanitizer suite.
 # Seeds come from $TESSEL_SHARED (default <repo>/../shared) via
 # tools/fuzz_seeds.py; the corpus grows in BUILD_DIR/fuzz/TARGET/corpus, and
 # crashes land in BUILD_DIR/fuzz/TARGET/artifacts (non-zero exit). The run is
@@ -22,7 +23,7 @@ targets=(gguf-reader model-load config npy embedding-json image tokenizer tokeni
          safetensors-header)
 target=${1:?usage: tools/fuzz.sh TARGET|all|list [SECONDS] [BUILD_DIR]}
 seconds=${2:-60}
-build=${3:-$root/build-fuzz}
+build=${3:-$root/build-sanitize}
 shared=${TESSEL_SHARED:-$root/../shared}
 jobs=${JOBS:-2}
 
@@ -44,12 +45,8 @@ if [ ! -d "$shared/models" ]; then
   exit 2
 fi
 
-# Reuse a build configured for fuzzing (tools/test.sh's sanitizer build is one).
-if ! grep -q '^TESSEL_FUZZ:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
-  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DTESSEL_FUZZ=ON \
-    -DTESSEL_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-cmake --build "$build" -j "$jobs" --target "fuzz-$target"
+# The sanitizer build tools/test.sh runs the suite in (only this target is built).
+JOBS=$jobs "$root/tools/sanitize_build.sh" "$build" "fuzz-$target"
 
 work=$build/fuzz/$target
 mkdir -p "$work/seeds" "$work/corpus" "$work/artifacts"

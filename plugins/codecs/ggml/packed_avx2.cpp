@@ -28,7 +28,7 @@ namespace {
 
 bool cpu_has_avx2() {
   static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                         __builtin_cpu_supports("f16c");
+                         cpu_has_f16c();
   return ok;
 }
 

@@ -6,6 +6,7 @@
 // packed_avx2.cpp: AVX2, 8 rows), so everything has internal linkage: an
 // inline function with external linkage would be emitted by both, and the
 // linker could keep the AVX-512 copy for the AVX2 path.
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -22,6 +23,13 @@
 
 namespace tessel::ggml {
 namespace {
+
+// F16C from CPUID leaf 1 (ECX bit 29): clang before 16 has no "f16c" for
+// __builtin_cpu_supports, which broke the clang (sanitizer, fuzz) build.
+bool cpu_has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
 
 constexpr size_t kActChunk = 64;   // activation rows kept hot while weights stream
 

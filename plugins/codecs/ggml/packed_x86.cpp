@@ -47,7 +47,7 @@ bool cpu_has_vnni() {
   static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd") &&
-                         __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+                         cpu_has_f16c() && __builtin_cpu_supports("fma");
   return ok;
 }
 
@@ -79,7 +79,9 @@ void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
       const __m512 frac = _mm512_andnot_ps(sign, _mm512_sub_ps(s, t));
       const __mmask16 away = _mm512_cmp_ps_mask(frac, half, _CMP_GE_OQ);
       const __m512 r = _mm512_mask_add_ps(t, away, t, _mm512_or_ps(_mm512_and_ps(s, sign), one));
-      const __m512i q = _mm512_cvtps_epi32(r);
+      // A NaN converts to INT_MIN: two of them overflow GCC's signed
+      // reduction below (UB). -128 changes no finite value (|q| <= 127).
+      const __m512i q = _mm512_max_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(-128));
       sum = _mm512_add_epi32(sum, q);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].qs + 16 * h), _mm512_cvtepi32_epi8(q));
     }

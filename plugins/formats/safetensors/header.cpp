@@ -14,6 +14,7 @@
 
 #include "safetensors.hpp"
 #include "tessel/error.hpp"
+#include "tessel/output_file.hpp"
 
 namespace tessel::safetensors {
 namespace {
@@ -155,6 +156,9 @@ Mapping::~Mapping() {
 }
 
 std::unique_ptr<Mapping> map_file(const std::filesystem::path& path) {
+  // A shard of a checkpoint folder is an input too: `convert DIR DIR/x.safetensors`
+  // must not replace the file it is reading.
+  note_input(path);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
   struct stat st{};

@@ -84,6 +84,17 @@ TEST_CASE("convert refuses an unknown type and a folder that is no checkpoint, i
   CHECK_FALSE(fs::exists(out));
 }
 
+TEST_CASE("convert refuses to write over one of the checkpoint's shards") {
+  const fs::path dir = tessel::test::temp_dir() / "ckpt";
+  fs::copy(checkpoint(), dir);
+  const fs::path shard = dir / "model-00002-of-00002.safetensors";
+  const std::string before = tessel::test::read_text(shard);
+  auto r = tessel::test::run_tessel({"convert", dir.string(), shard.string(), "--type", "F32"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("same file as the input") && Catch::Contains("model-00002-of-00002"));
+  CHECK(tessel::test::read_text(shard) == before);
+}
+
 TEST_CASE("model.quantize quantizes a checkpoint at load exactly as tessel quantize would") {
   tessel::ModelSpec spec;
   spec.path = checkpoint();
