@@ -45,8 +45,8 @@ std::string run(const Program& prog, Context& ctx) {
 // Renders a probe conversation with usage tracking; `inspect` sees the
 // context's values (and whether rendering worked) afterwards.
 template <class F>
-void probe(const Program& prog, ojson messages, F inspect) {
-  ojson globals = {{"messages", std::move(messages)}, {"tools", ojson::array()}, {"bos_token", ""},
+void probe(const Program& prog, ojson messages, F inspect, ojson tools = ojson::array()) {
+  ojson globals = {{"messages", std::move(messages)}, {"tools", std::move(tools)}, {"bos_token", ""},
                    {"eos_token", ""}, {"add_generation_prompt", true}};
   Context ctx = make_context(globals, 0, true);
   ValuePtr msgs = ctx.get("messages");
@@ -58,6 +58,28 @@ void probe(const Program& prog, ojson messages, F inspect) {
     ok = false;
   }
   inspect(*msgs, ok, out);
+}
+
+// llama.cpp's tool-call probe conversation: a call whose arguments are an
+// object {"arg": "value"}, its result, and one function in `tools`.
+ojson tool_call_probe() {
+  const ojson call = {{"id", "call00001"},
+                      {"type", "function"},
+                      {"function", {{"name", "tool1"}, {"arguments", {{"arg", "value"}}}}}};
+  return ojson::array({{{"role", "user"}, {"content", "User message"}},
+                       {{"role", "assistant"}, {"content", ""}, {"tool_calls", ojson::array({call})}},
+                       {{"role", "tool"}, {"content", "Tool response"}, {"tool_call_id", "call00001"}},
+                       {{"role", "assistant"}, {"content", "The tool response was 'tool response'"}},
+                       {{"role", "user"}, {"content", "User message"}}});
+}
+
+ojson tool_probe_tools() {
+  const ojson params = {{"type", "object"},
+                        {"properties", {{"arg", {{"type", "string"}, {"description", "Arg description"}}}}},
+                        {"required", ojson::array({"arg"})}};
+  return ojson::array({{{"name", "tool"},
+                        {"type", "function"},
+                        {"function", {{"name", "tool1"}, {"description", "Tool description"}, {"parameters", params}}}}});
 }
 
 ChatTemplateCaps detect_caps(const Program& prog) {
@@ -83,6 +105,21 @@ ChatTemplateCaps detect_caps(const Program& prog) {
         [&](const Value& msgs, bool, const std::string&) {
           if (!msgs.items[0]->get("content")->used) caps.system_role = false;
         });
+  // A template that reads a call's arguments as an object (arguments.arg, or
+  // the whole object through tojson / items) gets them parsed from OpenAI's
+  // JSON string before rendering (llama.cpp's supports_object_arguments).
+  probe(
+      prog, tool_call_probe(),
+      [&](const Value& msgs, bool ok, const std::string&) {
+        if (!ok) return;
+        const ValuePtr calls = msgs.items[1]->get("tool_calls");
+        if (!calls || !calls->used || calls->items.empty()) return;
+        const ValuePtr fn = calls->items[0]->get("function");
+        const ValuePtr args = fn ? fn->get("arguments") : nullptr;
+        const ValuePtr arg = args ? args->get("arg") : nullptr;
+        if (arg && arg->used) caps.object_arguments = true;
+      },
+      tool_probe_tools());
   return caps;
 }
 
@@ -129,9 +166,20 @@ ojson normalize(const ojson& messages, const ChatTemplateCaps& caps, bool map_de
         if (!tc.is_object() || !tc.contains("function") || !tc["function"].contains("name"))
           throw Error(where + ".tool_calls: expected {type: function, function: {name, arguments}}");
         const ojson& fn = tc["function"];
-        const ojson args = fn.value("arguments", ojson(""));
-        ojson call = {{"type", "function"},
-                      {"function", {{"name", fn["name"]}, {"arguments", args.is_string() ? args : ojson(args.dump())}}}};
+        ojson args = fn.value("arguments", ojson(""));
+        if (!args.is_string()) args = args.dump();
+        // OpenAI sends the arguments as a JSON string; a template that reads
+        // them as an object gets them parsed (llama.cpp's func_args_not_string),
+        // and a string that is not JSON is an error there too.
+        if (caps.object_arguments) {
+          const std::string text = args.get<std::string>();
+          args = ojson::parse(text, nullptr, false);
+          if (args.is_discarded())
+            throw Error(where + ".tool_calls[" + std::to_string(calls.size()) +
+                        "].function.arguments is not valid JSON (the template reads it as an object): " +
+                        (text.size() > 80 ? text.substr(0, 80) + "..." : text));
+        }
+        ojson call = {{"type", "function"}, {"function", {{"name", fn["name"]}, {"arguments", args}}}};
         if (tc.contains("id")) call["id"] = tc["id"];
         calls.push_back(call);
       }
