@@ -3,7 +3,8 @@
 // loopback: models, chat, streamed chat == plain chat at temperature 0,
 // completions, 8 concurrent requests == sequential ones, a conversation with
 // tools and a tool call (the client's shape: arguments as a JSON string),
-// embeddings == `tessel embed`, and the client's errors for 401/404/400.
+// embeddings == `tessel embed`, the client's errors for 401/404/400/413, an
+// aborted stream freeing its slot, and SIGTERM with a request in flight.
 // Usage: node openai_client_test.mjs path/to/tessel
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -66,6 +67,7 @@ const killer = setTimeout(() => {
 }, 240000);
 // Qwen's template: it prints tools and reads a call's arguments as an object.
 const { proc: server, port } = await startServer(['-m', model, '-np', '2', '-c', '2048', '--api-key', 'test-key',
+                                                   '--max-body', '65536',
                                                    '--chat-template-file', qwenTemplate]);
 
 const client = new OpenAI({ apiKey: 'test-key', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0, timeout: 60000 });
@@ -144,7 +146,8 @@ try {
   });
   await check('embeddings equal tessel embed', async () => {
     const texts = ['hello world', 'the quick brown fox'];
-    const want = execFileSync(tessel, ['embed', '-m', embedModel, '-p', texts[0], '-p', texts[1], '-t', '1'])
+    const want = execFileSync(tessel, ['embed', '-m', embedModel, '-p', texts[0], '-p', texts[1], '-t', '1'],
+                              { stdio: ['ignore', 'pipe', 'pipe'] })
       .toString().trim().split('\n').map((line) => JSON.parse(line).embedding);
     const { proc, port: eport } = await startServer(['-m', embedModel]);
     try {
@@ -171,13 +174,51 @@ try {
                          (e) => e.status === 404 && /gpt-9/.test(e.message));
     await assert.rejects(client.chat.completions.create({ model: 'stories260K.gguf', messages, temperature: 'hot' }),
                          (e) => e.status === 400 && /temperature/.test(e.message));
+    await assert.rejects(client.completions.create({ model: 'stories260K.gguf', prompt: 'once upon a time '.repeat(300) }),
+                         (e) => e.status === 400 && /context holds 1024/.test(e.message));
+    await assert.rejects(client.completions.create({ model: 'stories260K.gguf', prompt: 'x'.repeat(70000) }),
+                         (e) => e.status === 413);
+  });
+  const metric = async (name) => {
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { Authorization: 'Bearer test-key' } })
+      .then((r) => r.text());
+    const m = text.match(new RegExp(`\\n${name} ([0-9.e+]+)`));
+    assert.ok(m, `metric ${name} missing`);
+    return Number(m[1]);
+  };
+  const waitFor = async (what, cond) => {
+    for (let i = 0; i < 3000; i++) {
+      if (await cond()) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+  await check('a client that aborts a stream frees its slot', async () => {
+    const done = await metric('tessel_generations_total');
+    const stream = await client.completions.create({ model: 'stories260K.gguf', prompt: 'Once', max_tokens: 30000,
+                                                     ignore_eos: true, stream: true });
+    let chunks = 0;
+    for await (const chunk of stream) {
+      if (++chunks === 3) break;  // leaving the loop aborts the request
+    }
+    await waitFor('the aborted stream to leave its slot', async () =>
+      (await metric('tessel_slots_busy')) === 0 && (await metric('tessel_generations_total')) === done + 1);
+    assert.ok((await metric('tessel_generated_tokens_total')) < 30000);
+  });
+  await check('SIGTERM lets a request in flight finish, then the server exits 0', async () => {
+    const pending = client.completions.create({ model: 'stories260K.gguf', prompt: 'Once', max_tokens: 1000,
+                                                ignore_eos: true, temperature: 0 });
+    await waitFor('the request to take a slot', async () => (await metric('tessel_slots_busy')) === 1);
+    const exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    const r = await pending;
+    assert.equal(r.usage.completion_tokens, 1000);
+    assert.equal(await exited, 0);
   });
 } catch (e) {
   console.error(`FAIL: ${e.stack ?? e}\nserver log:\n${log}`);
   for (const p of servers) p.kill('SIGKILL');
   process.exit(1);
 }
-server.kill('SIGTERM');
-await new Promise((resolve) => server.on('exit', resolve));
 clearTimeout(killer);
 console.log(`${passed} passed, 0 failed`);

@@ -215,7 +215,11 @@ int run_server(const PipelineSpec& spec) {
     if (res.status == 404) send_error(res, 404, "no endpoint " + req.method + " " + req.path);
     else if (res.status == 413) send_error(res, 413, "the request body is larger than the limit (--max-body)");
     else if (res.status == 414) send_error(res, 414, "the URL is longer than the limit of 8192 bytes");
-    else if (res.status == 400) send_error(res, 400, "malformed HTTP request (request line or headers)");
+    else if (res.status == 400 && (req.method.empty() || req.path.empty()))
+      send_error(res, 400, "malformed HTTP request (request line or headers)");
+    else if (res.status == 400)  // e.g. PUT, or a body httplib could not read
+      send_error(res, 400, "bad request: " + req.method + " " + req.path +
+                               " (this server answers GET, and POST with a JSON body)");
     else send_error(res, res.status, "HTTP error " + std::to_string(res.status));
   });
   svr.set_logger([&st](const httplib::Request& req, const httplib::Response& res) {
