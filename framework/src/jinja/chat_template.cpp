@@ -202,6 +202,65 @@ ojson normalize(const ojson& messages, const ChatTemplateCaps& caps, bool map_de
   return out;
 }
 
+// Older Gemma 4 templates read tool results from the calling model turn
+// (`tool_responses`), not from role "tool" messages: llama.cpp folds
+// assistant(tool_calls) -> tool... -> assistant(text) into one assistant
+// message for them (workaround::convert_tool_responses_gemma4). A result that
+// parses as JSON is passed as that value; its name is the matching call's.
+bool needs_gemma4_tool_fold(const std::string& source) {
+  return source.find("'<|tool_call>call:'") != std::string::npos &&
+         source.find("{#- OpenAI Chat Completions:") == std::string::npos;
+}
+
+ojson fold_gemma4_tool_turns(const ojson& messages) {
+  auto has_calls = [](const ojson& m) {
+    return m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty();
+  };
+  auto has_content = [](const ojson& m) {
+    if (!m.contains("content") || m["content"].is_null()) return false;
+    const ojson& c = m["content"];
+    return (c.is_string() && !c.get<std::string>().empty()) || (c.is_array() && !c.empty());
+  };
+  auto role_of = [](const ojson& m) { return m.value("role", std::string()); };
+  ojson out = ojson::array();
+  for (size_t i = 0; i < messages.size();) {
+    const ojson& first = messages[i];
+    if (role_of(first) != "assistant" || !has_calls(first)) {
+      out.push_back(first);
+      ++i;
+      continue;
+    }
+    ojson calls = first["tool_calls"], responses = ojson::array(), content, reasoning;
+    if (first.contains("reasoning_content") && first["reasoning_content"].is_string())
+      reasoning = first["reasoning_content"];
+    for (++i; i < messages.size() && role_of(messages[i]) == "tool"; ++i) {
+      const ojson& tool = messages[i];
+      ojson response;
+      if (tool.contains("content")) {
+        response = tool["content"];
+        if (response.is_string()) {
+          ojson parsed = ojson::parse(response.get<std::string>(), nullptr, false);
+          if (!parsed.is_discarded()) response = std::move(parsed);
+        }
+      }
+      std::string name;
+      if (responses.size() < calls.size() && calls[responses.size()].contains("function"))
+        name = calls[responses.size()]["function"].value("name", std::string());
+      if (name.empty()) name = tool.value("tool_call_id", std::string());
+      responses.push_back({{"name", name}, {"response", response}});
+    }
+    if (i < messages.size() && role_of(messages[i]) == "assistant" && !has_calls(messages[i]) &&
+        has_content(messages[i]))
+      content = messages[i++]["content"];
+    ojson msg = {{"role", "assistant"}, {"tool_calls", calls}};
+    if (!responses.empty()) msg["tool_responses"] = responses;
+    if (!content.is_null()) msg["content"] = content;
+    if (!reasoning.is_null()) msg["reasoning_content"] = reasoning;
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
 std::string format_time(std::time_t t, const char* fmt) {
   std::tm tm{};
   localtime_r(&t, &tm);
@@ -256,7 +315,9 @@ std::string ChatTemplate::render(const ojson& messages_in, const ChatTemplateOpt
       messages_in.is_object() && messages_in.contains("messages") ? messages_in["messages"] : messages_in;
   const bool gpt_oss = impl_->source.find("<|channel|>") != std::string::npos;
   const std::time_t now = opt.now ? opt.now : std::time(nullptr);
-  ojson globals = {{"messages", normalize(messages, impl_->caps, !gpt_oss)},
+  ojson normalized = normalize(messages, impl_->caps, !gpt_oss);
+  if (needs_gemma4_tool_fold(impl_->source)) normalized = fold_gemma4_tool_turns(normalized);
+  ojson globals = {{"messages", std::move(normalized)},
                    {"bos_token", opt.bos_token},
                    {"eos_token", opt.eos_token},
                    {"enable_thinking", opt.enable_thinking},
