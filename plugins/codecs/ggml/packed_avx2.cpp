@@ -45,11 +45,24 @@ struct Avx2Rows {
   static Mask mask(size_t valid) { return valid; }
 };
 
+// GCC 12 moves the adds of a fully unrolled accumulation chain after all its
+// products, keeping 32-64 products alive: they spill to the stack and prompt
+// batches ran at a third of the int8 units' speed. An empty asm that claims
+// to change the accumulator pins each add where the source puts it.
+inline __m256i pinned(__m256i v) {
+  asm("" : "+x"(v));
+  return v;
+}
 inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m256i bcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
   return _mm256_set1_epi32(v);
+}
+// 8 unsigned byte scales, each in both int16 halves of its row's lane
+inline __m256i scales16(const uint8_t* p) {
+  const __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(x, x));
 }
 inline __m256 scales8(const void* p) { return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p))); }
 inline void store_rows(float* y, __m256 v, size_t valid) {
@@ -164,7 +177,7 @@ struct Q8_0Layout : Avx2Rows {
         const __m256i w = load(blk + 32 * k), aw = _mm256_abs_epi8(w);
         for (int j = 0; j < J; ++j) {
           const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(act_block<Act>(a, ab, j, b).qs + 4 * k), w));
-          acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(p, ones));
+          acc[j] = pinned(_mm256_add_epi32(acc[j], _mm256_madd_epi16(p, ones)));
         }
       }
       const __m256 dw = scales8(meta_at<Q8_0Layout>(grp, nb, b));
@@ -206,7 +219,7 @@ struct Q4_0Layout : Avx2Rows {
         for (int j = 0; j < J; ++j) {
           const int8_t* q = act_block<Act>(a, ab, j, b).qs;
           acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wl, bcast4(q + 4 * k)));
-          acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wh, bcast4(q + 16 + 4 * k)));
+          acc[j] = pinned(_mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wh, bcast4(q + 16 + 4 * k))));
         }
       }
       const __m256 dw = scales8(meta_at<Q4_0Layout>(grp, nb, b));
@@ -254,7 +267,7 @@ struct KQuantLayout : Avx2Rows {
   template <int J>
   static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
                    size_t valid) {
-    const __m256i lo = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
+    const __m256i lo = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(1);
     __m256 fa[J];
     for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; ++b) {
@@ -265,9 +278,10 @@ struct KQuantLayout : Avx2Rows {
       __m256i isum[J];
       for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
       for (int c = 0; c < 4; ++c) {
+        // each row's scale in both int16 halves of its lane: one madd widens
+        // and scales (|l16| <= 8 * 2 * 15 * 127, times 63, summed in pairs: no overflow)
+        const __m256i s0 = scales16(sc + 16 * c), s1 = scales16(sc + 16 * c + 8);
         // 4-bit products: eight maddubs fit int16; 5-bit: four, so widen twice per chunk
-        __m256i l32[J], h32[J];
-        for (int j = 0; j < J; ++j) l32[j] = h32[j] = _mm256_setzero_si256();
         for (int k0 = 0; k0 < 8; k0 += kFive ? 4 : 8) {
           __m256i l16[J], h16[J];
           for (int j = 0; j < J; ++j) l16[j] = h16[j] = _mm256_setzero_si256();
@@ -283,20 +297,14 @@ struct KQuantLayout : Avx2Rows {
             }
             for (int j = 0; j < J; ++j) {
               const int8_t* q = act_block<Act>(a, ab, j, b).qs + 64 * c + 4 * k;
-              l16[j] = _mm256_add_epi16(l16[j], _mm256_maddubs_epi16(wl, bcast4(q)));
-              h16[j] = _mm256_add_epi16(h16[j], _mm256_maddubs_epi16(wh, bcast4(q + 32)));
+              l16[j] = pinned(_mm256_add_epi16(l16[j], _mm256_maddubs_epi16(wl, bcast4(q))));
+              h16[j] = pinned(_mm256_add_epi16(h16[j], _mm256_maddubs_epi16(wh, bcast4(q + 32))));
             }
           }
-          for (int j = 0; j < J; ++j) {
-            l32[j] = _mm256_add_epi32(l32[j], _mm256_madd_epi16(l16[j], ones));
-            h32[j] = _mm256_add_epi32(h32[j], _mm256_madd_epi16(h16[j], ones));
-          }
+          for (int j = 0; j < J; ++j)
+            isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_madd_epi16(l16[j], s0),
+                                                                 _mm256_madd_epi16(h16[j], s1)));
         }
-        const __m256i s0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * c)));
-        const __m256i s1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 16 * c + 8)));
-        for (int j = 0; j < J; ++j)
-          isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_mullo_epi32(l32[j], s0),
-                                                               _mm256_mullo_epi32(h32[j], s1)));
       }
       const uint8_t* mn = sc + 64;
       __m256i msum[J];
@@ -329,6 +337,15 @@ using Q5_KLayout = KQuantLayout<BlockQ5_K, true>;
 // 2m..2m+1 of the third. Values 0..63: two maddubs results still fit int16,
 // then one madd applies the group scale (duplicated into both int16 halves).
 // Meta: 8 F16 d, 16 x 8 int8 scales (group major), 16 bytes of padding.
+// Run m (0..3) of a Q6_K vector triple (ql low half, ql high half, qh): the
+// 6-bit values 0..63 of four elements of each row.
+inline __m256i q6_run(const std::byte* v, int m, __m256i m0f, __m256i m30) {
+  const __m256i X = load(v + 32 * (m & 1)), H = load(v + 64);
+  const __m256i lo = _mm256_and_si256(m < 2 ? X : _mm256_srli_epi16(X, 4), m0f);
+  const __m256i hi = m == 0 ? _mm256_slli_epi16(H, 4) : m == 1 ? _mm256_slli_epi16(H, 2) : m == 2 ? H : _mm256_srli_epi16(H, 2);
+  return _mm256_or_si256(lo, _mm256_and_si256(hi, m30));
+}
+
 struct Q6_KLayout : Avx2Rows {
   using Block = BlockQ6_K;
   using Act = ActK<16>;
@@ -363,33 +380,23 @@ struct Q6_KLayout : Avx2Rows {
       if constexpr (J <= 2) prefetch_block<Q6_KLayout>(grp, nb, b);
       const std::byte* meta = meta_at<Q6_KLayout>(grp, nb, b);
       const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
-      __m256i ysc[16];  // group g's scale in both int16 halves of each row's lane
-      for (int g = 0; g < 16; ++g) {
-        const __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * g));
-        ysc[g] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, x));
-      }
       __m256i isum[J];
       for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+      // run m of k and k + 1 at once: two maddubs results still fit int16, so
+      // one madd with the group scale widens both (few live registers: no spills)
       for (int h = 0; h < 2; ++h)
         for (int kp = 0; kp < 4; ++kp) {
-          __m256i pend[4][J];
-          for (int kk = 0; kk < 2; ++kk) {
-            const int k = 2 * kp + kk;
-            const std::byte* v = blk + 96 * (8 * h + k);
-            const __m256i A = load(v), B = load(v + 32), H = load(v + 64);
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(A, m0f), _mm256_and_si256(_mm256_slli_epi16(H, 4), m30));
-            q[1] = _mm256_or_si256(_mm256_and_si256(B, m0f), _mm256_and_si256(_mm256_slli_epi16(H, 2), m30));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m0f), _mm256_and_si256(H, m30));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m0f),
-                                   _mm256_and_si256(_mm256_srli_epi16(H, 2), m30));
-            for (int m = 0; m < 4; ++m)
-              for (int j = 0; j < J; ++j) {
-                const __m256i t = _mm256_maddubs_epi16(q[m], bcast4(act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 4 * k));
-                if (kk == 0) pend[m][j] = t;
-                else isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(_mm256_add_epi16(pend[m][j], t),
-                                                                           ysc[8 * h + 2 * m + kp / 2]));
-              }
+          const std::byte* v = blk + 96 * (8 * h + 2 * kp);
+          for (int m = 0; m < 4; ++m) {
+            const int g = 8 * h + 2 * m + kp / 2;
+            const __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * g));
+            const __m256i ysc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, x));  // both int16 halves per row
+            const __m256i q0 = q6_run(v, m, m0f, m30), q1 = q6_run(v + 96, m, m0f, m30);
+            for (int j = 0; j < J; ++j) {
+              const int8_t* q = act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 8 * kp;
+              const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(q0, bcast4(q)), _mm256_maddubs_epi16(q1, bcast4(q + 4)));
+              isum[j] = pinned(_mm256_add_epi32(isum[j], _mm256_madd_epi16(t, ysc)));
+            }
           }
         }
       // the -32 storage offset: 32 * sum over groups of scale * activation 16-sum

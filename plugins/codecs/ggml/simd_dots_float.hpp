@@ -47,6 +47,7 @@ template <FloatKind K> float load_float(const void* p, size_t i) {
 }
 
 template <class A, FloatKind K> struct FloatK {
+  static constexpr size_t kBytes = K == FloatKind::f32 ? 4 : 2;
   // One row shared by R rows of the other operand (stride bytes apart):
   // the shared row's batches are loaded and converted once for all R. U
   // accumulators per row, the same U for every R and either orientation: a
@@ -55,7 +56,7 @@ template <class A, FloatKind K> struct FloatK {
   // is shared does not change a result either.
   template <int R>
   static void run_shared(const void* shared, const void* rows, size_t stride, size_t n, float* out,
-                         size_t os) {
+                         size_t os, size_t ahead = 0) {
     using B = xsimd::batch<float, A>;
     constexpr size_t L = B::size;
     constexpr int U = 2;
@@ -67,6 +68,8 @@ template <class A, FloatKind K> struct FloatK {
     for (; i + U * L <= n; i += U * L) {
       B x[U];
       for (int u = 0; u < U; ++u) x[u] = load_floats<A, K>(shared, i + u * L);
+      if (ahead)
+        for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(rb + r * stride + ahead) + i * kBytes, _MM_HINT_T0);
       for (int r = 0; r < R; ++r)
         for (int u = 0; u < U; ++u)
           acc[r][u] = xsimd::fma(x[u], load_floats<A, K>(rb + r * stride, i + u * L), acc[r][u]);
@@ -88,9 +91,11 @@ template <class A, FloatKind K> struct FloatK {
     run_shared<R>(w, a, stride, n, out, os);
   }
   // R weight rows against one activation row (decode).
+  // Each weight row is a few KiB, shorter than the hardware prefetcher's
+  // ramp: the rows of the next call (R rows further) are fetched meanwhile.
   template <int R>
   static void run_w(const void* w, size_t w_stride, const void* a, size_t n, float* out) {
-    run_shared<R>(a, w, w_stride, n, out, 1);
+    run_shared<R>(a, w, w_stride, n, out, 1, R * w_stride);
   }
 };
 
