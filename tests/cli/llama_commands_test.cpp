@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <sstream>
 
 #include "support.hpp"
 
@@ -206,7 +206,7 @@ TEST_CASE("llama-tokenize -m M -p TEXT --ids --log-disable --show-count --no-bos
   CHECK(spm.size() == spm_bare.size() + 1);
 }
 
-TEST_CASE("llama-bench -p -n -t lists -r -o json|md|csv, -pg, -b/-ub, and -fa -ngl -mmp accepted") {
+TEST_CASE("llama-bench -p -n -t lists -r -o json|md|csv, -pg, -d, -b/-ub, and -fa -ngl -mmp accepted") {
   // llama-bench -m M -p 16 -n 4 -t 1,2 -r 2 -o json -fa 0 -ngl 0 -mmp 0 -b 16 -ub 8 (tiny: no speed is checked)
   auto r = ok({"bench", "-m", stories(), "-p", "16", "-n", "4", "-t", "1,2", "-r", "2", "-o", "json", "-fa", "0",
                "-ngl", "0", "-mmp", "0", "-b", "16", "-ub", "8"});
@@ -228,6 +228,18 @@ TEST_CASE("llama-bench -p -n -t lists -r -o json|md|csv, -pg, -b/-ub, and -fa -n
   r = ok({"bench", "-m", stories(), "-p", "8", "-n", "2", "-r", "1", "-o", "md", "-pg", "8,2", "--no-warmup"});
   CHECK_THAT(r.out, Catch::StartsWith("| model | size | params | backend | threads | test | t/s |"));
   CHECK_THAT(r.out, Catch::Contains("| pp8 |") && Catch::Contains("| tg2 |") && Catch::Contains("| pp8+tg2 |"));
+  // -d: the same tests with the KV cache already holding D tokens; -pg longer than -p/-n fits the context.
+  r = ok({"bench", "-m", stories(), "-p", "8", "-n", "2", "-d", "0,32", "-pg", "64,4", "-r", "1", "-o", "jsonl"});
+  std::vector<std::string> tests;
+  std::vector<int> depths;
+  std::string line_of_json;
+  for (std::stringstream in(r.out); std::getline(in, line_of_json);) {
+    const json row = json::parse(line_of_json);
+    tests.push_back(row["test"]);
+    depths.push_back(row["n_depth"]);
+  }
+  CHECK(tests == std::vector<std::string>{"pp8", "tg2", "pp64+tg4", "pp8 @ d32", "tg2 @ d32", "pp64+tg4 @ d32"});
+  CHECK(depths == std::vector<int>{0, 0, 0, 32, 32, 32});
   r = ok({"bench", "-m", stories(), "-p", "8", "-n", "0", "-r", "1", "-o", "csv"});
   CHECK_THAT(r.out, Catch::StartsWith("build_commit,"));
   CHECK(count_of(r.out, "\n") == 2);
