@@ -6,7 +6,9 @@
 // where the reference build exists (label "reference").
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <sstream>
+#include <tuple>
 
 #include "support.hpp"
 
@@ -129,17 +131,26 @@ TEST_CASE("llama.cpp reference: llama-cli -st and tessel chat -st give the same 
 TEST_CASE("llama.cpp reference: tessel bench -o json has every field llama-bench -o json has") {
   const auto [ref, ours] = both("llama-bench", "bench",
                                 {"-m", stories(), "-p", "8", "-n", "2", "-r", "1", "-t", "1", "-o", "json", "-fa", "0",
-                                 "-ngl", "0", "-lm", "mmap", "-b", "8", "-ub", "8"});
-  const json a = json::parse(ref.out), b = json::parse(ours.out);
-  REQUIRE(a.size() == 2);
-  REQUIRE(b.size() == 2);
+                                 "-ngl", "0", "-lm", "mmap", "-b", "8", "-ub", "8", "-d", "0,8"});
+  // The same tests, compared in one order (depth, prompt, gen).
+  auto sorted = [](json rows) {
+    std::vector<json> v(rows.begin(), rows.end());
+    auto key = [](const json& r) {
+      return std::tuple(r["n_depth"].get<int>(), r["n_prompt"].get<int>(), r["n_gen"].get<int>());
+    };
+    std::sort(v.begin(), v.end(), [&](const json& x, const json& y) { return key(x) < key(y); });
+    return v;
+  };
+  const auto a = sorted(json::parse(ref.out)), b = sorted(json::parse(ours.out));
+  REQUIRE(a.size() == 4);
+  REQUIRE(b.size() == 4);
   for (size_t i = 0; i < a.size(); ++i) {
     for (const auto& [key, value] : a[i].items()) {
       INFO(key);
       CHECK(b[i].contains(key));
     }
     for (const char* same : {"n_prompt", "n_gen", "n_batch", "n_ubatch", "n_threads", "model_size", "model_n_params",
-                             "type_k", "type_v", "cpu_info", "backends", "model_filename"}) {
+                             "type_k", "type_v", "cpu_info", "backends", "model_filename", "n_depth"}) {
       INFO(same);
       CHECK(b[i][same] == a[i][same]);
     }
