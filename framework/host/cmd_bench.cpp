@@ -1,10 +1,12 @@
 // `tessel bench`: prompt processing and generation speed as llama-bench
 // measures them (random tokens, one warm-up run, mean and standard deviation
 // over repetitions), with llama-bench's flags (comma lists for -m -p -n -t,
-// -o md|json|jsonl|csv) and fields; `--parallel N,...` for N sequences
+// -o md|json|jsonl|csv, -pg PP,TG, -d, -ub; GPU options accepted with a note)
+// and fields; `--parallel N,...` for N sequences
 // decoding together (what llama-batched-bench's S_TG measures); `--embed`
 // for embedding models (texts/s for a batch of texts). Rows are printed as
 // each test finishes.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "llama_compat.hpp"
 #include "tessel/error.hpp"
 #include "tessel/pipeline.hpp"
 #include "tessel/threadpool.hpp"
@@ -36,13 +39,33 @@ struct Options {
   std::string output = "md";
   bool json = false, embed = false, roofline = false;
   int texts = 32, text_len = 16;
+  std::vector<std::string> pg;  // -pg PP,TG: prompt then generation, timed together
+  std::vector<int> depth{0};    // -d: KV cache filled with this many tokens before each pp/tg/pg test
+  bool no_warmup = false;
+  tessel::host::LlamaCompat compat;
+  tessel::RuntimeOptions runtime;  // -ub (forward pass size) and -ctk/-ctv applied
 };
+
+// -pg "512,128" -> {512, 128}.
+std::pair<int, int> parse_pg(const std::string& v) {
+  const size_t comma = v.find(',');
+  try {
+    size_t a = 0, b = 0;
+    if (comma == std::string::npos) throw std::invalid_argument(v);
+    const int pp = std::stoi(v.substr(0, comma), &a), tg = std::stoi(v.substr(comma + 1), &b);
+    if (a != comma || b != v.size() - comma - 1 || pp < 0 || tg < 1) throw std::invalid_argument(v);
+    return {pp, tg};
+  } catch (const std::exception&) {
+    throw tessel::host::UsageError("-pg " + v + ": expected PROMPT,GEN token counts, e.g. -pg 512,128");
+  }
+}
 
 struct Result {
   std::string test;
   int n_prompt = 0, n_gen = 0, n_texts = 0, n_parallel = 1;
   std::vector<double> ns;       // one per repetition
   double per_rep_units = 0;     // tokens (or texts) each repetition processes
+  int n_depth = 0;              // tokens already in the KV cache when the timed part starts (-d)
   std::vector<double> ts() const {
     std::vector<double> v;
     for (double x : ns) v.push_back(per_rep_units * 1e9 / x);
@@ -174,14 +197,19 @@ class Printer {
   explicit Printer(const Options& o) : o_(o) {}
   void row(const ModelRun& m, int threads, int n_batch, const Result& r, double bandwidth, double roofline) {
     const auto ts = r.ts();
+    const char* kv_type = o_.runtime.kv_f16 ? "f16" : "f32";
     nlohmann::json j = {{"build_commit", TESSEL_BUILD_COMMIT}, {"build_number", 0}, {"cpu_info", cpu_}, {"gpu_info", ""},
                         {"backends", "CPU"}, {"model_filename", m.path}, {"model_type", m.type},
-                        {"model_size", m.size}, {"model_n_params", m.params}, {"n_batch", n_batch},
+                        {"model_size", m.size}, {"model_n_params", m.params}, {"n_batch", o_.embed ? n_batch : o_.batch},
                         {"n_ubatch", n_batch}, {"n_threads", threads}, {"cpu_mask", "0x0"}, {"cpu_strict", false},
-                        {"poll", 50}, {"type_k", "f16"}, {"type_v", "f16"}, {"n_gpu_layers", 0},
+                        {"poll", 50}, {"type_k", kv_type}, {"type_v", kv_type}, {"n_gpu_layers", 0},
                         {"split_mode", "layer"}, {"main_gpu", 0}, {"no_kv_offload", false}, {"flash_attn", 0},
                         {"tensor_split", "0.00"}, {"use_mmap", true}, {"embeddings", o_.embed},
-                        {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen}, {"n_depth", 0}, {"n_parallel", r.n_parallel},
+                        // Newer llama-bench fields, with what tessel's CPU runtime does.
+                        {"n_cpu_moe", 0}, {"devices", "CPU"}, {"tensor_buft_overrides", "none"},
+                        {"load_mode", "mmap"}, {"lazy_mode", "off"}, {"no_op_offload", 0}, {"no_host", false},
+                        {"fit_target", 0}, {"fit_min_ctx", 0},
+                        {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen}, {"n_depth", r.n_depth}, {"n_parallel", r.n_parallel},
                         {"n_texts", r.n_texts}, {"test", r.test}, {"test_time", utc_now()},
                         {"avg_ns", uint64_t(Result::mean(r.ns))}, {"stddev_ns", uint64_t(Result::stddev(r.ns))},
                         {"avg_ts", Result::mean(ts)}, {"stddev_ts", Result::stddev(ts)},
@@ -263,9 +291,12 @@ void bench_model(const Options& o, const std::string& path, Printer& print) {
     for (int g : o.n_gen) max_ctx = std::max(max_ctx, p + g);
   for (int n : o.parallel)
     for (int g : o.n_gen) max_ctx = std::max(max_ctx, n * (o.npp + g));
-  RuntimeOptions ro;
+  for (const std::string& v : o.pg) max_ctx = std::max(max_ctx, parse_pg(v).first + parse_pg(v).second);
+  const int max_depth = *std::max_element(o.depth.begin(), o.depth.end());
+  max_ctx += max_depth;
+  RuntimeOptions ro = o.runtime;
   ro.threads = o.threads.front() > 0 ? o.threads.front() : int(std::max(1u, std::thread::hardware_concurrency()));
-  ro.n_batch = o.embed ? o.texts * o.text_len : std::max(o.batch, 1);
+  ro.n_batch = o.embed ? o.texts * o.text_len : std::max(o.runtime.n_batch, 1);
   ro.n_ctx = o.embed ? o.texts * o.text_len : max_ctx;
   auto model = load_model(*reg, file, codecs, ro);
   const int64_t n_vocab = model->hparams().n_vocab;
@@ -297,20 +328,20 @@ void bench_model(const Options& o, const std::string& path, Printer& print) {
       roofline = bandwidth / double(bytes_per_token(*file));
     }
     auto measure = [&](Result r, const std::function<double()>& pass) {
-      pass();  // warm-up, as llama-bench does
+      if (!o.no_warmup) pass();  // warm-up, as llama-bench does
       for (int k = 0; k < o.reps; ++k) r.ns.push_back(pass());
       print.row(run, ro.threads, ro.n_batch, r, bandwidth, roofline);
     };
-    // Prefill seq tokens [0, n) of sequences 0..n_seq-1, n_batch rows at a time.
-    auto prefill = [&](int n, int n_seq) {
+    // Prefill seq tokens [from, from + n) of sequences 0..n_seq-1, n_batch rows at a time.
+    auto prefill = [&](int n, int n_seq, int from = 0) {
       std::vector<std::pair<int, int>> rows;  // (seq, pos)
       for (int s = 0; s < n_seq; ++s)
-        for (int i = 0; i < n; ++i) rows.push_back({s, i});
+        for (int i = from; i < from + n; ++i) rows.push_back({s, i});
       for (size_t done = 0; done < rows.size();) {
         Batch b;
         const size_t take = std::min(size_t(ro.n_batch), rows.size() - done);
         for (size_t i = done; i < done + take; ++i)
-          b.add_token(random_token(), rows[i].second, rows[i].first, rows[i].second == n - 1);
+          b.add_token(random_token(), rows[i].second, rows[i].first, rows[i].second == from + n - 1);
         model->forward(b, *ctx, out);
         done += take;
       }
@@ -342,16 +373,40 @@ void bench_model(const Options& o, const std::string& path, Printer& print) {
         return timed([&] { model->forward(b, *ctx, eo); });
       });
     } else {
-      for (int p : o.n_prompt)
-        if (p > 0) measure({"pp" + std::to_string(p), p, 0, 0, 1, {}, double(p)}, [&] {
-            ctx->clear();
-            return timed([&] { prefill(p, 1); });
+      // -d D: the cache holds D tokens (filled untimed) before the timed part, as llama-bench's "@ dD" tests.
+      for (int d : o.depth) {
+        auto at_depth = [&](std::string name, int p, int g, double units) {
+          Result r{d > 0 ? name + " @ d" + std::to_string(d) : name, p, g, 0, 1, {}, units};
+          r.n_depth = d;
+          return r;
+        };
+        auto fill = [&] {
+          ctx->clear();
+          if (d > 0) prefill(d, 1);
+        };
+        for (int p : o.n_prompt)
+          if (p > 0) measure(at_depth("pp" + std::to_string(p), p, 0, double(p)), [&] {
+              fill();
+              return timed([&] { prefill(p, 1, d); });
+            });
+        for (int g : o.n_gen)
+          if (g > 0) measure(at_depth("tg" + std::to_string(g), 0, g, double(g)), [&] {
+              fill();
+              return timed([&] { decode(g, 1, d); });
+            });
+        // llama-bench's -pg: a prompt, then generation, timed as one.
+        for (const std::string& v : o.pg) {
+          const std::pair<int, int> pair = parse_pg(v);
+          const int pp = pair.first, tg = pair.second;
+          measure(at_depth("pp" + std::to_string(pp) + "+tg" + std::to_string(tg), pp, tg, double(pp + tg)), [&] {
+            fill();
+            return timed([&] {
+              if (pp > 0) prefill(pp, 1, d);
+              decode(tg, 1, d + pp);
+            });
           });
-      for (int g : o.n_gen)
-        if (g > 0) measure({"tg" + std::to_string(g), 0, g, 0, 1, {}, double(g)}, [&] {
-            ctx->clear();
-            return timed([&] { decode(g, 1, 0); });
-          });
+        }
+      }
       // llama-batched-bench's S_TG: N sequences of npp prompt tokens, then
       // n_gen steps decoding one token of each; only the steps are timed.
       for (int np : o.parallel)
@@ -379,9 +434,14 @@ int run_bench(Options o) {
   for (int v : o.n_prompt) if (v < 0) throw Error("-p " + std::to_string(v) + ": must be >= 0");
   for (int v : o.n_gen) if (v < 0) throw Error("-n " + std::to_string(v) + ": must be >= 0");
   for (int v : o.threads) if (v < 0) throw Error("-t " + std::to_string(v) + ": must be >= 0");
+  for (int v : o.depth) if (v < 0) throw Error("-d " + std::to_string(v) + ": must be >= 0");
+  if (o.depth.empty()) o.depth = {0};
   for (int v : o.parallel) if (v < 1) throw Error("--parallel " + std::to_string(v) + ": must be >= 1");
   if (o.npp < 0) throw Error("--npp " + std::to_string(o.npp) + ": must be >= 0");
   if (o.threads.empty()) o.threads = {0};
+  for (const std::string& v : o.pg) parse_pg(v);  // a bad -pg fails before any model loads
+  o.runtime.n_batch = o.batch;
+  o.compat.apply("bench", o.runtime);
   Printer print(o);
   for (const auto& m : o.models) bench_model(o, m, print);
   print.finish();
@@ -400,8 +460,23 @@ tessel::host::Command bench_cmd{
       app.add_option("-t,--threads", o->threads, "Threads, a comma list (0: all cores)")
           ->delimiter(',')->capture_default_str();
       app.add_option("-r,--repetitions", o->reps, "Repetitions per test (after one warm-up)")->capture_default_str();
-      app.add_option("-b,--batch-size", o->batch, "Prompt batch size (also reported as n_ubatch)")
+      app.add_option("-b,--batch-size", o->batch, "Prompt batch size: tokens per forward pass unless -ub is smaller")
           ->capture_default_str();
+      o->compat.add_runtime_options(app);
+      app.add_option("-d,--n-depth", o->depth, "Tokens already in the KV cache before each test, a comma list")
+          ->delimiter(',')->capture_default_str();
+      app.add_option("--pg", o->pg, "(-pg PP,TG) Prompt of PP tokens then TG generated, timed together (repeatable)");
+      app.add_flag("--no-warmup", o->no_warmup, "Skip the warm-up run before each test");
+      const char* cpu_only = "tessel runs on the CPU only";
+      for (const auto& [names, shown] : std::vector<std::pair<std::string, std::string>>{
+               {"--n-gpu-layers", "-ngl"}, {"--device", "-dev"}, {"--split-mode", "-sm"}, {"--main-gpu", "-mg"},
+               {"--tensor-split", "-ts"}, {"--no-kv-offload", "-nkvo"}})
+        o->compat.add_ignored_option(app, names, shown, cpu_only)->delimiter(',');
+      o->compat.add_ignored_option(app, "--flash-attn", "-fa", "tessel has one CPU attention path (no flash-attention switch)")
+          ->delimiter(',');
+      o->compat.add_ignored_option(app, "--mmap", "-mmp", "tessel always memory-maps the weights")->delimiter(',');
+      o->compat.add_ignored_option(app, "--load-mode", "-lm", "tessel always memory-maps the weights")->delimiter(',');
+      o->compat.add_ignored_flag(app, "--progress", "--progress", "rows are printed as each test finishes");
       app.add_option("-o,--output", o->output, "Output format: md, json, jsonl or csv")->capture_default_str();
       app.add_flag("--json", o->json, "Same as -o json");
       app.add_option("--parallel", o->parallel,

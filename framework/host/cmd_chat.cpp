@@ -5,6 +5,9 @@
 //   /exit (or end of input)   leave        /clear   start over (the system message stays)
 //   /regen                    a new answer to the last message
 //   Ctrl-C                    stop the reply being written; at the prompt, leave
+//
+// As the new llama-cli: -p TEXT (or -f FILE) is the first message, -st ends
+// after its reply, -sys / -sysf give the system message.
 #include <unistd.h>
 
 #include <atomic>
@@ -15,8 +18,10 @@
 #include <random>
 
 #include "command.hpp"
+#include "llama_compat.hpp"
 #include "tessel/chat_session.hpp"
 #include "tessel/error.hpp"
+#include "text_args.hpp"
 
 namespace {
 
@@ -28,8 +33,10 @@ struct Options {
   tessel::PipelineSpec spec;
   std::string model;
   int64_t seed = 42;
-  bool verbose = false;
+  bool verbose = false, single_turn = false, no_escape = false;
+  std::string first, first_file, system_file;
   std::vector<std::string> plugin_paths;
+  tessel::host::LlamaCompat compat;
 };
 
 // Reads one line; false at end of input or on Ctrl-C at the prompt.
@@ -67,6 +74,13 @@ int run(Options& o) {
   if (o.seed < 0) spec.generate.sampler.seed = uint64_t(std::random_device{}());
   else spec.generate.sampler.seed = uint64_t(o.seed);
   spec.plugin_paths.assign(o.plugin_paths.begin(), o.plugin_paths.end());
+  o.compat.apply("chat", spec.runtime);
+  auto text = [&](const std::string& t) { return o.no_escape ? t : tessel::host::process_escapes(t); };
+  if (!o.system_file.empty()) spec.generate.system = tessel::host::read_prompt_file(o.system_file, "-sysf");
+  spec.generate.system = text(spec.generate.system);
+  std::string first = o.first_file.empty() ? text(o.first) : tessel::host::read_prompt_file(o.first_file, "-f");
+  if (o.single_turn && first.empty())
+    throw tessel::host::UsageError("-st answers the message given with -p TEXT or -f FILE: give one");
   tessel::ChatSession session(spec);
 
   struct sigaction sa {};
@@ -81,9 +95,16 @@ int run(Options& o) {
               << " template). /exit, /clear, /regen; Ctrl-C stops a reply.\n";
   std::string line;
   while (true) {
-    if (tty) std::cerr << "> " << std::flush;
     g_interrupt.store(false);
-    if (!read_line(line)) break;
+    if (!first.empty()) {
+      line = std::move(first);
+      first.clear();
+      if (tty) std::cerr << "> " << line << "\n";
+    } else {
+      if (o.single_turn) break;
+      if (tty) std::cerr << "> " << std::flush;
+      if (!read_line(line)) break;
+    }
     if (line == "/exit" || line == "/quit") break;
     if (line == "/clear") {
       session.clear();
@@ -113,7 +134,15 @@ tessel::host::Command chat_cmd{
       g.max_tokens = -1;
       o->spec.runtime.n_ctx = 0;
       app.add_option("-m,--model", o->model, "Model file (GGUF)")->required();
-      app.add_option("--system", g.system, "System message");
+      app.add_option("--system,--system-prompt", g.system, "System message (-sys)");
+      app.add_option("--system-prompt-file", o->system_file, "File holding the system message (-sysf)");
+      auto* p = app.add_option("-p,--prompt", o->first, "First message (then the conversation goes on from stdin)");
+      app.add_option("-f,--file", o->first_file, "File holding the first message")->excludes(p);
+      app.add_flag("--single-turn", o->single_turn, "(-st) Answer the -p message, then exit");
+      app.add_flag("--no-escape", o->no_escape, "Take \\n, \\t, ... in -p and -sys literally");
+      o->compat.add_ignored_flag(app, "--conversation", "-cnv", "tessel chat is always a conversation");
+      o->compat.add_ignored_flag(app, "--jinja", "--jinja",
+                                 "tessel renders the model's Jinja template already (--chat-template auto)");
       app.add_option("-n,--n-predict", g.max_tokens, "Tokens per reply at most (-1: until the model stops)")
           ->capture_default_str();
       app.add_option("--chat-template", g.chat_template,
@@ -132,6 +161,8 @@ tessel::host::Command chat_cmd{
           ->capture_default_str();
       app.add_option("-b,--batch-size", o->spec.runtime.n_batch, "Prompt tokens per forward pass")
           ->capture_default_str();
+      o->compat.add_runtime_options(app);
+      o->compat.add_ignored_model_options(app);
       app.add_flag("-v,--verbose", o->verbose, "Print cache reuse and timings after each reply");
       app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");
       return [o] { return run(*o); };

@@ -1,12 +1,13 @@
 // `tessel embed -m MODEL (-p TEXT ... | -f FILE) [...]`: sentence embeddings
 // with llama-embedding's flag names (--pooling, --embd-normalize,
-// --embd-output-format json|json+|array|raw). Builds the PipelineSpec a config's
-// `task: embed` gives and runs it through tessel::run_task. Escapes in -p are
-// processed (a "\n" starts another text, as in llama-embedding); -f - reads
-// the texts from standard input.
+// --embd-output-format json|json+|array|raw|'' , --embd-separator). Builds the
+// PipelineSpec a config's `task: embed` gives and runs it through
+// tessel::run_task. Escapes in -p are processed (a "\n" starts another text,
+// as in llama-embedding); -f - reads the texts from standard input.
 #include <cstdint>
 
 #include "command.hpp"
+#include "llama_compat.hpp"
 #include "pipeline_args.hpp"
 #include "tessel/config.hpp"
 #include "tessel/embedding.hpp"
@@ -16,9 +17,10 @@
 namespace {
 
 struct Options : tessel::host::PipelineArgs {
-  std::string file, format, task, ids;
+  std::string file, format, task, ids, separator = "\n";
   std::vector<std::string> prompts;
-  bool no_escape = false;
+  bool escape = true, no_escape = false;
+  tessel::host::LlamaCompat compat;
 };
 
 // One text per line of standard input; a trailing '\r' goes, empty lines are skipped
@@ -77,12 +79,17 @@ tessel::host::Command embed_cmd{
       app.add_option("--embd-normalize", e.normalize,
                      "-1 none, 0 max-abs (int16 range), 1 taxicab, 2 euclidean, >2 p-norm")
           ->capture_default_str();
-      app.add_option("--embd-output-format,--format", o->format,
-                     "jsonl (default) | json (OpenAI style) | json+ (json and the cosine similarity matrix) | "
-                     "array ([[...],...]) | raw (one row per line) | npy (needs -o) | txt");
+      auto* format = app.add_option("--embd-output-format,--format", o->format,
+                                    "jsonl (default) | json (OpenAI style) | json+ (json and the cosine similarity "
+                                    "matrix) | array ([[...],...]) | raw (one row per line) | npy (needs -o) | txt | "
+                                    "'' or text (llama-embedding's default display: 'embedding N: ...' lines and "
+                                    "the cosine similarity matrix)");
+      app.add_option("--embd-separator", o->separator,
+                     "What separates texts in a -p (default: a newline), e.g. '<#sep#>'");
       app.add_flag("--truncate", e.truncate,
                    "Cut texts longer than the context (or batch) to fit, keeping the closing SEP/EOS, "
                    "as sentence-transformers does; without it a long text is an error");
+      app.add_flag("-e,--escape", o->escape, "Process escapes (\\n, \\t, ...) in -p texts (default: on)");
       app.add_flag("--no-escape", o->no_escape, "Take \\n, \\t, ... in -p texts literally");
       app.add_option("-o,--output", e.out_path, "Output file (default: stdout; npy needs one)");
       app.add_option("--dims", e.dims, "Matryoshka: keep the first N values, then normalize (0: all)")
@@ -98,10 +105,14 @@ tessel::host::Command embed_cmd{
       app.add_option("--type", s.model.quantize, "Quantize the weights at load to a preset (Q8_0, Q4_K_M, ...)");
       app.add_option("-c,--ctx-size", s.runtime.n_ctx, "Context size (0: the model's training context)")
           ->capture_default_str();
+      o->compat.add_runtime_options(app);
+      o->compat.add_ignored_model_options(app);
       o->add_plugin_options(app);
-      return [o]() {
+      return [o, format]() {
         tessel::PipelineSpec spec = o->finish("embed");
-        if (!o->format.empty()) spec.embed.output = o->format;
+        o->compat.apply("embed", spec.runtime);
+        // llama-embedding's --embd-output-format '' (its default) is its text display.
+        if (format->count()) spec.embed.output = o->format.empty() ? "text" : o->format;
         if (!o->task.empty()) spec.embed.task = o->task;  // the model's prompt (Model::task_prompt)
         tessel::InputSegment seg;
         seg.adapter = "tokens";
@@ -117,17 +128,20 @@ tessel::host::Command embed_cmd{
           seg.ids = parse_ids(o->ids);
           spec.inputs.push_back(seg);
         } else {
+          const bool escape = o->escape && !o->no_escape;
+          const std::string sep = escape ? tessel::host::process_escapes(o->separator) : o->separator;
+          if (sep.empty()) throw tessel::host::UsageError("--embd-separator is empty: give the text between texts");
           for (std::string prompt : o->prompts) {
-            if (!o->no_escape) prompt = tessel::host::process_escapes(prompt);
+            if (escape) prompt = tessel::host::process_escapes(prompt);
             size_t start = 0;
             while (true) {
-              const size_t nl = prompt.find('\n', start);
-              seg.text = prompt.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+              const size_t end = prompt.find(sep, start);
+              seg.text = prompt.substr(start, end == std::string::npos ? std::string::npos : end - start);
               if (!seg.text.empty() && seg.text.back() == '\r') seg.text.pop_back();
               // Blank lines separate texts, as in -f files; they are not texts themselves.
               if (!seg.text.empty()) spec.inputs.push_back(seg);
-              if (nl == std::string::npos) break;
-              start = nl + 1;
+              if (end == std::string::npos) break;
+              start = end + sep.size();
             }
           }
         }

@@ -11,9 +11,11 @@
 #include <limits>
 
 #include "command.hpp"
+#include "llama_compat.hpp"
 #include "tessel/chat.hpp"
 #include "tessel/config.hpp"
 #include "tessel/error.hpp"
+#include "tessel/log.hpp"
 #include "tessel/prompt.hpp"
 #include "tessel/sampler.hpp"
 #include "text_args.hpp"
@@ -25,7 +27,8 @@ struct Options {
   std::string model, prompt, prompt_file, system_file;
   int64_t seed = -1;
   bool escape = true, no_escape = false, no_display_prompt = false;
-  std::string gpu_layers;
+  bool conversation = false, no_conversation = false, single_turn = false;
+  tessel::host::LlamaCompat compat;
   std::vector<std::string> plugin_paths, images, reverse_prompts;
   std::string mmproj;
 };
@@ -60,13 +63,13 @@ tessel::host::Command generate_cmd{
                                                "stop strings (default: on)");
       app.add_flag("--no-escape", o->no_escape, "Take the prompt and stop strings literally");
       app.add_flag("--no-display-prompt", o->no_display_prompt, "Print only the continuation, not the prompt first");
-      app.add_option("-n,--n-predict", g.max_tokens, "Tokens to generate (-1: until EOS or a full context)")
+      app.add_option("-n,--n-predict,--predict", g.max_tokens, "Tokens to generate (-1: until EOS or a full context)")
           ->capture_default_str();
-      app.add_option("--temp", sp.temperature, "Temperature (<= 0: greedy)")->capture_default_str();
+      app.add_option("--temp,--temperature", sp.temperature, "Temperature (<= 0: greedy)")->capture_default_str();
       app.add_option("--top-k", sp.top_k, "Top-k (<= 0: off)")->capture_default_str();
       app.add_option("--top-p", sp.top_p, "Top-p (1: off)")->capture_default_str();
       app.add_option("--min-p", sp.min_p, "Min-p (0: off)")->capture_default_str();
-      app.add_option("--typical", sp.typical_p, "Locally typical p (1: off)")->capture_default_str();
+      app.add_option("--typical,--typical-p", sp.typical_p, "Locally typical p (1: off)")->capture_default_str();
       app.add_option("--repeat-penalty", sp.repeat_penalty, "Repetition penalty (1: off)")->capture_default_str();
       app.add_option("--repeat-last-n", sp.repeat_last_n, "Tokens the penalties look back on (-1: context)")
           ->capture_default_str();
@@ -76,6 +79,13 @@ tessel::host::Command generate_cmd{
           ->capture_default_str();
       app.add_option("-s,--seed", o->seed, "Sampling seed (-1: random, printed on stderr)")->capture_default_str();
       app.add_flag("--chat", g.chat, "Wrap the prompt as a user turn with the chat template");
+      auto* cnv = app.add_flag("--conversation", o->conversation,
+                               "(-cnv) Chat mode for one turn, as --chat (tessel chat holds a conversation)");
+      auto* no_cnv = app.add_flag("--no-conversation", o->no_conversation,
+                                  "(-no-cnv) Plain completion: no chat template, even with -sys");
+      auto* single = app.add_flag("--single-turn", o->single_turn, "(-st) Chat mode for one turn, as --chat");
+      cnv->excludes(no_cnv);
+      single->excludes(no_cnv);
       auto* tmpl = app.add_option("--chat-template", g.chat_template, template_help())->capture_default_str();
       app.add_option("--system-prompt,--system", g.system, "System message (-sys; implies chat mode)");
       auto* sysf = app.add_option("--system-prompt-file", o->system_file, "File holding the system message (-sysf)");
@@ -90,8 +100,11 @@ tessel::host::Command generate_cmd{
           ->capture_default_str();
       app.add_option("-b,--batch-size", s.runtime.n_batch, "Prompt tokens per forward pass")
           ->capture_default_str();
-      app.add_option("--gpu-layers,--n-gpu-layers", o->gpu_layers,
-                     "(-ngl) Accepted for llama.cpp compatibility; tessel runs on the CPU only");
+      o->compat.add_runtime_options(app);
+      o->compat.add_ignored_model_options(app);
+      o->compat.add_ignored_flag(app, "--jinja", "--jinja",
+                                 "tessel renders the model's Jinja template already (--chat-template auto)");
+      o->compat.add_ignored_option(app, "--color", "-co", "tessel prints plain text")->expected(0, 1);
       app.add_option("--image", o->images,
                      "Image for a <__media__> marker in the prompt (repeatable; needs --mmproj)");
       app.add_option("--mmproj", o->mmproj, "Multimodal projector (GGUF) for --image");
@@ -101,7 +114,7 @@ tessel::host::Command generate_cmd{
         spec.source = "command line";
         spec.task = "generate";
         spec.model.path = o->model;
-        if (!o->gpu_layers.empty()) std::cerr << "generate: -ngl ignored: tessel runs on the CPU only\n";
+        o->compat.apply("generate", spec.runtime);
         const bool escape = o->escape && !o->no_escape;
         const std::string prompt = resolve_prompt(*o, p->count() > 0, f->count() > 0);
         if (sysf->count()) spec.generate.system = tessel::host::read_prompt_file(o->system_file, "-sysf");
@@ -112,6 +125,11 @@ tessel::host::Command generate_cmd{
         if (tmpl->count() && spec.generate.chat_template != "none") spec.generate.chat = true;
         if (tmplf->count()) spec.generate.chat = true;
         if (!spec.generate.system.empty() && spec.generate.chat_template != "none") spec.generate.chat = true;
+        // llama-completion's -cnv / -st: a chat turn (-cnv alone would go on interactively there).
+        if (o->conversation || o->single_turn) spec.generate.chat = true;
+        if (o->conversation && !o->single_turn && !tessel::quiet())
+          std::cerr << "tessel generate: -cnv: one chat turn (as -st); tessel chat holds a conversation\n";
+        if (o->no_conversation) spec.generate.chat = false;
         spec.generate.display_prompt = !o->no_display_prompt;
         if (o->seed == -1) spec.generate.sampler.seed = tessel::kRandomSeed;
         else if (o->seed < 0 || o->seed > int64_t(std::numeric_limits<uint32_t>::max()))

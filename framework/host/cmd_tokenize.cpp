@@ -28,7 +28,7 @@ namespace {
 struct Options {
   std::string model, prompt, file, suite, tokenizer = "auto";
   bool ids = false, pieces = false, json = false, no_bos = false, parse_special = false, no_parse_special = false;
-  bool no_escape = false, show_count = false, from_stdin = false;
+  bool escape = true, no_escape = false, show_count = false, from_stdin = false;
   std::vector<std::string> plugin_paths;
 };
 
@@ -72,7 +72,7 @@ int run(const Options& o) {
                      : !o.file.empty() ? tessel::host::read_text_file(o.file, "-f")
                      : o.prompt == "-" ? tessel::host::read_text_file("-", "-p")
                                        : o.prompt;
-  if (!o.no_escape) text = tessel::host::process_escapes(text);
+  if (o.escape && !o.no_escape) text = tessel::host::process_escapes(text);
   tessel::EncodeOptions eo{!o.no_bos, !o.no_parse_special};
   const std::vector<tessel::TokenId> ids = tok->encode(text, eo);
 
@@ -123,6 +123,7 @@ tessel::host::Command tokenize_cmd{
                    "Tokenize control-token text (e.g. <s>) as plain text");
       app.add_flag("--parse-special", o->parse_special,
                    "With --suite: turn control-token text into those tokens (-p/-f always do)");
+      app.add_flag("-e,--escape", o->escape, "Process \\n, \\t, ... in the text (default: on)");
       app.add_flag("--no-escape", o->no_escape, "Take \\n, \\t, ... in the text literally");
       app.add_option("--tokenizer", o->tokenizer, "Tokenizer plugin name, or auto");
       app.add_option("--plugin-path", o->plugin_paths, "Extra folder to search for plugins");

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "command.hpp"
+#include "llama_compat.hpp"
 #include "tessel/error.hpp"
 #include "tessel/log.hpp"
 #include "version_info.hpp"
@@ -30,17 +31,13 @@ Command::Command(std::string n, std::string s, Setup f)
 
 namespace {
 
-// llama.cpp spells a few options with one dash and several letters (-sys,
-// -ngl); CLI11 only knows -x and --long, so those are renamed before parsing.
-const std::map<std::string, std::string> kLlamaSpellings = {
-    {"-sys", "--system-prompt"}, {"-sysf", "--system-prompt-file"}, {"-ngl", "--n-gpu-layers"},
-    {"-np", "--parallel"}};
-
+// llama.cpp's one-dash spellings (-ngl, -sys) renamed to the long names CLI11 knows.
 std::vector<std::string> normalized_args(int argc, char** argv) {
+  const auto& spellings = tessel::host::llama_spellings();
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
-    auto it = kLlamaSpellings.find(argv[i]);
-    args.push_back(it == kLlamaSpellings.end() ? argv[i] : it->second);
+    const auto it = std::find_if(spellings.begin(), spellings.end(), [&](const auto& s) { return s.first == argv[i]; });
+    args.push_back(it == spellings.end() ? argv[i] : it->second);
   }
   std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
   return args;
@@ -57,7 +54,12 @@ int main(int argc, char** argv) {
   }, "Print the version, commit, compiler and the SIMD kernels this CPU gets, then exit");
   bool verbose = false;
   app.add_flag("--verbose", verbose, "Log which plugin and kernel path each step uses (stderr)");
+  bool log_disable = false;
+  app.add_flag("--log-disable", log_disable, "No informational lines on stderr (seed, timings, notes); errors still print");
   app.require_subcommand(1);
+  // A flag given twice: the last one counts, as in llama.cpp's tools (a retyped
+  // command with one more --temp appended still runs). Subcommands inherit this.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.failure_message(CLI::FailureMessage::simple);
 
   auto list = commands();
@@ -69,6 +71,8 @@ int main(int argc, char** argv) {
       runners[sub] = c->setup(*sub);
       // --verbose works after the subcommand too (tessel generate ... --verbose).
       if (!sub->get_option_no_throw("--verbose")) sub->add_flag("--verbose", verbose, "Log plugins and kernel paths");
+      if (!sub->get_option_no_throw("--log-disable"))
+        sub->add_flag("--log-disable", log_disable, "No informational lines on stderr (errors still print)");
     }
   } catch (const std::exception& e) {
     std::cerr << "tessel: internal error while setting up commands: " << e.what() << "\n";
@@ -97,6 +101,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   tessel::set_verbose(verbose);
+  tessel::set_quiet(log_disable);
 
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;

@@ -255,7 +255,7 @@ void read_spec(const Reader& r, const YAML::Node& root, PipelineSpec& s) {
          {"normalize", [&](auto& x, auto& kk) { e.normalize = r.integer(x, kk); }},
          {"output", [&](auto& x, auto& kk) {
             e.output = r.str(x, kk);
-            require_one_of(r, x, kk, e.output, {"json", "json+", "array", "raw", "jsonl", "npy", "txt"});
+            require_one_of(r, x, kk, e.output, {"json", "json+", "array", "raw", "jsonl", "npy", "txt", "text"});
           }},
          {"out", [&](auto& x, auto& kk) { e.out_path = r.str(x, kk); }},
          {"dims", [&](auto& x, auto& kk) { e.dims = r.integer(x, kk); }},

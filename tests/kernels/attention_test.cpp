@@ -1,12 +1,15 @@
 // Masks, softmax, attention (F32 and F16 KV, GQA) and the KV cache.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "tessel/error.hpp"
 #include "tessel/half.hpp"
 #include "tessel/kernels.hpp"
 #include "tessel/kv_cache.hpp"
+#include "tessel/threadpool.hpp"
 
 using namespace tessel;
 namespace k = tessel::kernels;
@@ -186,4 +189,43 @@ TEST_CASE("flash-attention numerics: equal to attention on F32, F16-accumulated 
     for (size_t i = 0; i < a.size(); ++i) REQUIRE(b[i] == Approx(a[i]).margin(f16 ? 5e-3 : 1e-5));
     if (f16) CHECK(a != b);
   }
+}
+
+TEST_CASE("attention: a row gives the same bits whatever rows share its pass, at any cell offset") {
+  // A server slot's cells may start anywhere (a context split among slots,
+  // or a sliding window), and a decode pass takes rows of several slots. The
+  // softmax sums lane by lane, so a row's cells must fall in the same lanes
+  // alone and beside a row whose cells start elsewhere. Scores span ~35 nats
+  // (terms far below the largest one, where double sums round), V random.
+  const int64_t D = 32, n_kv = 96, n = 61;
+  ThreadPool pool(2);
+  k::Scratch scratch;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> score(-35.0f, 0.0f);
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (bool flash : {false, true})
+    for (int64_t off = 1; off < 17; ++off)
+      for (int trial = 0; trial < 8; ++trial) {
+        INFO("flash " << flash << " offset " << off << " trial " << trial);
+        // Row A sees cells [off, off + n); row B sees cells [0, 3) only.
+        std::vector<float> K(size_t(n_kv * D)), V = randn(size_t(n_kv * D), uint32_t(100 + trial));
+        const auto noise = randn(size_t(n_kv * D), uint32_t(200 + trial));
+        for (int64_t c = 0; c < n_kv; ++c)
+          for (int64_t d = 0; d < D; ++d) K[size_t(c * D + d)] = d == 0 ? score(rng) : noise[size_t(c * D + d)];
+        std::vector<float> qa(size_t(D), 0.0f), qb = randn(size_t(D), uint32_t(300 + trial));
+        qa[0] = 1.0f;  // A's scores are K's first column, exactly
+        std::vector<float> mask_a(size_t(n_kv), ninf), mask_b(size_t(n_kv), ninf);
+        for (int64_t c = off; c < off + n; ++c) mask_a[size_t(c)] = 0.0f;
+        for (int64_t c = 0; c < 3; ++c) mask_b[size_t(c)] = 0.0f;
+        k::KvView kv{TypeId::F32, K.data(), V.data(), n_kv, D, D};
+        k::AttnParams ap{1, 1, D, 1.0f, 0.0f, flash};
+        std::vector<float> alone(static_cast<size_t>(D));
+        k::attention(pool, qa.data(), 1, kv, mask_a.data(), ap, alone.data(), scratch, nullptr);
+        // B first, so one pass holds both rows and starts at cell 0.
+        std::vector<float> q2 = qb, m2 = mask_b, both(size_t(2 * D));
+        q2.insert(q2.end(), qa.begin(), qa.end());
+        m2.insert(m2.end(), mask_a.begin(), mask_a.end());
+        k::attention(pool, q2.data(), 2, kv, m2.data(), ap, both.data(), scratch, nullptr);
+        REQUIRE(std::equal(alone.begin(), alone.end(), both.begin() + D));
+      }
 }

@@ -2,6 +2,7 @@
 // removing one sequence, reusing its cells, keeping each sequence's cells in
 // position order, per-sequence shares; and that a sequence attended beside
 // others gives bit-identical rows to the same sequence alone.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -91,6 +92,30 @@ TEST_CASE("KV cache stores rows at their cells, also when not consecutive") {
   REQUIRE(K[1 * 2] == 1);
   REQUIRE(K[3 * 2] == 3);
   REQUIRE(K[4 * 2 + 1] == 6);
+}
+
+TEST_CASE("KV cache clear() leaves it as new: no keys or values of earlier use") {
+  // Masked cells still enter K·Q (and a layer dump's kq shows them), so rows
+  // left behind by an earlier user made a later dump depend on history.
+  for (bool f16 : {false, true}) {
+    KvCache kv(2, 8, 2, 3, f16);
+    std::vector<int32_t> pos = {0, 1, 2, 3, 4}, seq = {0, 0, 0, 0, 0};
+    const std::vector<int64_t> cells = kv.allocate(pos, seq);
+    const std::vector<float> k(10, 1.5f), v(15, -2.0f);
+    for (int64_t il = 0; il < 2; ++il) kv.store(il, cells, k.data(), v.data());
+    kv.clear();
+    REQUIRE(kv.used() == 0);
+    REQUIRE(kv.extent() == 0);
+    for (int64_t il = 0; il < 2; ++il) {
+      const auto view = kv.view(il, 8);
+      const auto* K = static_cast<const unsigned char*>(view.k);
+      const auto* V = static_cast<const unsigned char*>(view.v);
+      const size_t elem = f16 ? 2 : 4;
+      INFO("f16 " << f16 << " layer " << il);
+      REQUIRE(std::all_of(K, K + 8 * 2 * elem, [](unsigned char b) { return b == 0; }));
+      REQUIRE(std::all_of(V, V + 8 * 3 * elem, [](unsigned char b) { return b == 0; }));
+    }
+  }
 }
 
 TEST_CASE("attention rows of a sequence are bit-identical alone and beside other sequences") {

@@ -168,3 +168,36 @@ TEST_CASE("serve: image parts go through --mmproj as generate --image sends them
   ServerProcess plain({"-m", text_model, "-c", "1024", "-t", "1"});
   require_error(post_json(plain.url("/v1/chat/completions"), req.dump()), 400, "--mmproj");
 }
+
+TEST_CASE("serve: tools and tool calls reach the template as llama-server passes them") {
+  // OpenAI's shape: `tools`, and an assistant turn with content null and the
+  // call's arguments as a JSON string, which llama-server parses into an
+  // object for templates that read it as one (Qwen's `arguments | tojson`).
+  const auto dir = source_dir() / "tests" / "jinja" / "tool_calls";
+  const std::string conversation = read_text(dir / "conversation.json");
+  const std::string tmpl = shared_path("chat-templates/Qwen-Qwen2.5-7B-Instruct.jinja").string();
+  ServerProcess s({"-m", stories(), "-c", "2048", "-t", "1", "--chat-template-file", tmpl});
+  // The body as written (its key order is what the template prints).
+  CHECK(apply_template(s, conversation) == read_text(dir / "Qwen-Qwen2.5-7B-Instruct.txt"));
+  ojson conv = ojson::parse(conversation);
+  ojson bad = conv;
+  bad["messages"][2]["tool_calls"][0]["function"]["arguments"] = "{\"city\": Paris}";
+  require_error(post_json(s.url("/apply-template"), bad.dump()), 400,
+                "messages[2].tool_calls[0].function.arguments is not valid JSON");
+  require_error(post_json(s.url("/v1/chat/completions"), bad.dump()), 400, "is not valid JSON");
+  bad = conv;
+  bad["tools"][0]["type"] = "retrieval";
+  require_error(post_json(s.url("/apply-template"), bad.dump()), 400, "'tools[0].type'");
+  bad["tools"] = "get_weather";
+  require_error(post_json(s.url("/apply-template"), bad.dump()), 400, "'tools'");
+  // A chat completion with tools runs (the reply is plain text: calls in it are not parsed out).
+  ojson req = conv;
+  req["max_tokens"] = 4;
+  const HttpResult chat = post_json(s.url("/v1/chat/completions"), req.dump());
+  INFO(chat.body);
+  REQUIRE(chat.status == 200);
+
+  // A built-in formatter can't show tools: refused, as llama-server refuses them without --jinja.
+  ServerProcess builtin({"-m", stories(), "-c", "256", "-t", "1", "--chat-template", "chatml"});
+  require_error(post_json(builtin.url("/apply-template"), conversation), 400, "'tools' needs a Jinja chat template");
+}

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <functional>
+#include <regex>
 #include <thread>
 
 #include "server_process.hpp"
@@ -186,12 +188,63 @@ TEST_CASE("serve: bad input gets 400/404/413 in OpenAI's error shape and the ser
   require_error(post_json(comp, json{{"prompt", long_prompt}}.dump()), 400, "a slot's context holds 128");
   require_error(post_json(comp, R"({"prompt":"x","model":"gpt-9"})"), 404, "gpt-9");
   require_error(curl("GET", s.url("/v1/nothing")), 404, "/v1/nothing");
+  // /metrics counts an unknown path as "other": no series per path a client makes up.
+  wait_for([&] { return s.log().find("GET /v1/nothing 404") != std::string::npos; }, "the 404's log line");
+  const std::string metrics = curl("GET", s.url("/metrics")).body;
+  CHECK_THAT(metrics, Catch::Contains("tessel_requests_total{path=\"other\",status=\"404\"} 1"));
+  CHECK_THAT(metrics, !Catch::Contains("/v1/nothing"));
   require_error(post_json(comp, json{{"prompt", std::string(5000, 'a')}}.dump()), 413, "larger than the limit");
   require_error(post_json(s.url("/v1/embeddings"), R"({"input":"x"})"), 400, "embedding model");
   require_error(post_json(s.url("/detokenize"), R"({"tokens":[99999999]})"), 400, "'tokens'");
   // Unknown fields are ignored; the named model is accepted.
   const auto ok = post_json(comp, R"({"prompt":"Once","max_tokens":4,"model":"stories260K.gguf","frobnicate":true})");
   REQUIRE(ok.status == 200);
+  REQUIRE(curl("GET", s.url("/health")).status == 200);
+}
+
+namespace {
+// The duration (ms) of the last log line "serve: ADDR METHOD PATH STATUS D ms"
+// with this status, waiting for it (the line is written after the answer).
+double logged_ms(const ServerProcess& s, int status, size_t after) {
+  const std::regex line("serve: \\S+ \\S+ \\S+ " + std::to_string(status) + " ([0-9.]+) ms\n");
+  double ms = -1;
+  wait_for([&] {
+    const std::string log = s.log().substr(after);
+    for (std::sregex_iterator it(log.begin(), log.end(), line), end; it != end; ++it) ms = std::stod((*it)[1]);
+    return ms >= 0;
+  }, "the request's log line");
+  return ms;
+}
+}  // namespace
+
+TEST_CASE("serve: requests httplib refuses itself are logged with their own duration") {
+  ServerProcess s({"-m", stories(), "-c", "128", "-t", "1", "--max-body", "4096"});
+  // Earlier requests on the worker threads: the old log line reused the
+  // previous request's start (or the clock's epoch on a fresh thread).
+  for (int i = 0; i < 4; ++i) REQUIRE(curl("GET", s.url("/health")).status == 200);
+  std::this_thread::sleep_for(500ms);
+  struct Case {
+    int status;
+    std::function<HttpResult()> send;
+  };
+  const std::vector<Case> cases = {
+      {400, [&] { return curl("BAD METHOD", s.url("/health")); }},                      // malformed request line
+      {414, [&] { return curl("GET", s.url("/health?" + std::string(9000, 'q'))); }},  // URI over httplib's limit
+      {413, [&] { return post_json(s.url("/v1/completions"), std::string(5000, ' ')); }},
+  };
+  for (const auto& c : cases) {
+    INFO("status " << c.status);
+    const size_t before = s.log().size();
+    const auto t0 = std::chrono::steady_clock::now();
+    const HttpResult r = c.send();
+    const double client_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    REQUIRE(r.status == c.status);
+    CHECK(body_json(r)["error"]["code"] == c.status);  // OpenAI's shape here too
+    // The server can't have spent longer on it than the client waited for it.
+    const double ms = logged_ms(s, c.status, before);
+    CHECK(ms >= 0.0);
+    CHECK(ms <= client_ms);
+  }
   REQUIRE(curl("GET", s.url("/health")).status == 200);
 }
 

@@ -41,7 +41,7 @@ struct GenerateSpec {
 struct EmbedSpec {
   std::string pooling = "auto";         // auto | none | mean | cls | last | rank
   int normalize = 2;                    // -1 none, 0 max-abs int16, 1 taxicab, 2 euclid, >2 p-norm
-  std::string output = "jsonl";         // json | json+ | array | raw | jsonl | npy | txt
+  std::string output = "jsonl";         // json | json+ | array | raw | jsonl | npy | txt | text
   std::string out_path;                 // empty: stdout (npy needs a path)
   int dims = 0;                         // Matryoshka truncation; 0 keeps all
   std::string task;                     // the model's task prompt (Model::task_prompt) goes first

@@ -99,7 +99,10 @@ std::string format_raw(const std::vector<Result>& results, int normalize);
 std::string format_jsonl(const std::vector<Result>& results, const std::vector<std::string>& texts);
 // One line per row, values separated by spaces.
 std::string format_txt(const std::vector<Result>& results);
-// json | json+ | array | raw | jsonl | npy | txt to `path` (atomic), or stdout when path is empty
+// llama-embedding's default display (its --embd-output-format ''): "embedding
+// N: ..." lines, then the cosine similarity matrix for several texts.
+std::string format_text(const std::vector<Result>& results, const std::vector<std::string>& texts, int normalize);
+// json | json+ | array | raw | jsonl | npy | txt | text to `path` (atomic), or stdout when path is empty
 // (npy needs a path). npy: [n_rows_total, cols] float32.
 void write_results(const std::vector<Result>& results, const std::vector<std::string>& texts,
                    const EmbedSpec& spec);

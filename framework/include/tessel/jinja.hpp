@@ -44,6 +44,9 @@ struct ChatTemplateCaps {
   bool system_role = true;
   bool string_content = true;
   bool typed_content = false;
+  // Reads a tool call's arguments as an object: OpenAI's JSON string is parsed
+  // before rendering (llama.cpp's supports_object_arguments).
+  bool object_arguments = false;
 };
 
 class ChatTemplate {

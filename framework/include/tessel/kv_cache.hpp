@@ -53,6 +53,8 @@ class KvCache {
   // llama_memory_seq_rm(seq, from_pos, -1)): the sequence then continues at
   // from_pos, its remaining cells still in position order.
   void truncate_seq(int32_t seq, int32_t from_pos);
+  // Frees every cell and zeroes every row written so far: afterwards the
+  // cache equals a new one (dumps and results don't depend on earlier use).
   void clear();
   // Next position of `seq`: one past the largest position it holds, 0 if none.
   int32_t n_past(int32_t seq) const;
@@ -74,6 +76,7 @@ class KvCache {
   int64_t n_layer_, n_ctx_, n_embd_k_, n_embd_v_, n_seq_;
   bool f16_;
   int64_t used_ = 0, extent_ = 0;
+  int64_t touched_ = 0;  // one past the highest cell written since creation or clear()
   std::vector<int32_t> cell_pos_, cell_seq_;
   std::vector<int64_t> cells_;  // the last allocation
   // Zeroed lazily (calloc maps fresh pages): a large context costs memory only

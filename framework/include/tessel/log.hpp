@@ -11,4 +11,9 @@ bool verbose();
 // Writes "tessel: <line>" to stderr when verbose() is on.
 void verbose_log(const std::string& line);
 
+// `--log-disable` (llama.cpp's name): the informational stderr lines (seed,
+// timings, notes) are left out; errors and warnings still print.
+void set_quiet(bool on);
+bool quiet();
+
 }  // namespace tessel

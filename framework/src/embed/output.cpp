@@ -1,5 +1,6 @@
 // Embedding writers: llama-embedding's JSON text, JSON lines, .npy and plain
 // text. Files are written atomically (temp + rename).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -144,6 +145,45 @@ std::string format_txt(const std::vector<Result>& results) {
   return s;
 }
 
+// llama-embedding's default display (--embd-output-format ''): a blank line,
+// "embedding N: " and the values (all of them for one text, the first 16 for
+// several; per-token rows show their first and last 3), then for several
+// texts the cosine similarity matrix labelled with the texts' starts.
+std::string format_text(const std::vector<Result>& results, const std::vector<std::string>& texts, int normalize) {
+  const char* fmt = normalize == 0 ? "%6.0f " : "%9.6f ";
+  int64_t cols = 0;
+  const auto rows = all_rows(results, cols);
+  const bool per_token = !results.empty() && results[0].rows != 1;
+  std::string s = "\n";
+  for (size_t j = 0; j < rows.size(); ++j) {
+    s += "embedding " + std::to_string(j) + ": ";
+    if (per_token) {
+      for (int64_t i = 0; i < std::min<int64_t>(3, cols); ++i) append_value(s, rows[j][i], fmt);
+      s += " ... ";
+      for (int64_t i = std::max<int64_t>(0, cols - 3); i < cols; ++i) append_value(s, rows[j][i], fmt);
+    } else {
+      const int64_t shown = rows.size() > 1 ? std::min<int64_t>(16, cols) : cols;
+      for (int64_t i = 0; i < shown; ++i) append_value(s, rows[j][i], fmt);
+    }
+    s += "\n";
+  }
+  // llama-embedding ends every output with one more newline.
+  if (per_token || rows.size() < 2) return s + "\n";
+  auto label = [&](size_t i, const char* f) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, i < texts.size() ? texts[i].c_str() : "");
+    return std::string(buf);
+  };
+  s += "\ncosine similarity matrix:\n\n";
+  for (size_t i = 0; i < rows.size(); ++i) s += label(i, "%6.6s ");
+  s += "\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t j = 0; j < rows.size(); ++j) append_value(s, cosine_similarity(rows[i], rows[j], cols), "%6.2f ");
+    s += label(i, "%1.10s") + "\n";
+  }
+  return s + "\n";
+}
+
 void write_results(const std::vector<Result>& results, const std::vector<std::string>& texts,
                    const EmbedSpec& spec) {
   // NaN would be written as `nan` (not JSON) or silently poison an .npy: a
@@ -172,7 +212,9 @@ void write_results(const std::vector<Result>& results, const std::vector<std::st
   else if (spec.output == "raw") text = format_raw(results, spec.normalize);
   else if (spec.output == "jsonl") text = format_jsonl(results, texts);
   else if (spec.output == "txt") text = format_txt(results);
-  else throw Error("embed: output format '" + spec.output + "' is not one of json, json+, array, raw, jsonl, npy, txt");
+  else if (spec.output == "text") text = format_text(results, texts, spec.normalize);
+  else throw Error("embed: output format '" + spec.output +
+                   "' is not one of json, json+, array, raw, jsonl, npy, txt, text");
   if (spec.out_path.empty()) {
     std::cout << text;
     std::cout.flush();

@@ -12,6 +12,7 @@
 #include "tessel/error.hpp"
 #include "tessel/input.hpp"
 #include "tessel/loaded_pipeline.hpp"
+#include "tessel/log.hpp"
 #include "tessel/progress.hpp"
 
 namespace tessel::embed {
@@ -156,6 +157,7 @@ int run_embed_task(const PipelineSpec& spec) {
   std::snprintf(buf, sizeof buf, "embed: %zu texts -> %lld values each row (pooling %s, normalize %d) in %.1f ms\n",
                 run.results.size(), static_cast<long long>(cols), pooling_name(run.pooling),
                 spec.embed.normalize, ms);
+  if (quiet()) return 0;
   std::cerr << buf;
   if (!spec.embed.out_path.empty()) std::cerr << "embed: wrote " << spec.embed.out_path << "\n";
   return 0;

@@ -13,6 +13,7 @@
 #include "tessel/error.hpp"
 #include "tessel/kernels.hpp"
 #include "tessel/loaded_pipeline.hpp"
+#include "tessel/log.hpp"
 #include "tessel/prompt.hpp"
 #include "tessel/sampler.hpp"
 
@@ -239,11 +240,11 @@ int run_generate_task(const PipelineSpec& spec) {
   const std::string& last = r.text.empty() ? echo : r.text;
   if (!last.empty() && last.back() != '\n') std::cout << "\n";
   std::cout.flush();
-  std::cerr << "sampler seed: " << r.seed << "\n";
+  if (!quiet()) std::cerr << "sampler seed: " << r.seed << "\n";
   if (r.reason == StopReason::ContextFull)
     std::cerr << "generate: context full (" << r.n_ctx << " tokens), stopping; raise runtime.context (-c) "
               << "for longer output\n";
-  std::cerr << stats_line(r) << "\n";
+  if (!quiet()) std::cerr << stats_line(r) << "\n";
   return 0;
 }
 

@@ -45,8 +45,8 @@ std::string run(const Program& prog, Context& ctx) {
 // Renders a probe conversation with usage tracking; `inspect` sees the
 // context's values (and whether rendering worked) afterwards.
 template <class F>
-void probe(const Program& prog, ojson messages, F inspect) {
-  ojson globals = {{"messages", std::move(messages)}, {"tools", ojson::array()}, {"bos_token", ""},
+void probe(const Program& prog, ojson messages, F inspect, ojson tools = ojson::array()) {
+  ojson globals = {{"messages", std::move(messages)}, {"tools", std::move(tools)}, {"bos_token", ""},
                    {"eos_token", ""}, {"add_generation_prompt", true}};
   Context ctx = make_context(globals, 0, true);
   ValuePtr msgs = ctx.get("messages");
@@ -58,6 +58,28 @@ void probe(const Program& prog, ojson messages, F inspect) {
     ok = false;
   }
   inspect(*msgs, ok, out);
+}
+
+// llama.cpp's tool-call probe conversation: a call whose arguments are an
+// object {"arg": "value"}, its result, and one function in `tools`.
+ojson tool_call_probe() {
+  const ojson call = {{"id", "call00001"},
+                      {"type", "function"},
+                      {"function", {{"name", "tool1"}, {"arguments", {{"arg", "value"}}}}}};
+  return ojson::array({{{"role", "user"}, {"content", "User message"}},
+                       {{"role", "assistant"}, {"content", ""}, {"tool_calls", ojson::array({call})}},
+                       {{"role", "tool"}, {"content", "Tool response"}, {"tool_call_id", "call00001"}},
+                       {{"role", "assistant"}, {"content", "The tool response was 'tool response'"}},
+                       {{"role", "user"}, {"content", "User message"}}});
+}
+
+ojson tool_probe_tools() {
+  const ojson params = {{"type", "object"},
+                        {"properties", {{"arg", {{"type", "string"}, {"description", "Arg description"}}}}},
+                        {"required", ojson::array({"arg"})}};
+  return ojson::array({{{"name", "tool"},
+                        {"type", "function"},
+                        {"function", {{"name", "tool1"}, {"description", "Tool description"}, {"parameters", params}}}}});
 }
 
 ChatTemplateCaps detect_caps(const Program& prog) {
@@ -83,6 +105,21 @@ ChatTemplateCaps detect_caps(const Program& prog) {
         [&](const Value& msgs, bool, const std::string&) {
           if (!msgs.items[0]->get("content")->used) caps.system_role = false;
         });
+  // A template that reads a call's arguments as an object (arguments.arg, or
+  // the whole object through tojson / items) gets them parsed from OpenAI's
+  // JSON string before rendering (llama.cpp's supports_object_arguments).
+  probe(
+      prog, tool_call_probe(),
+      [&](const Value& msgs, bool ok, const std::string&) {
+        if (!ok) return;
+        const ValuePtr calls = msgs.items[1]->get("tool_calls");
+        if (!calls || !calls->used || calls->items.empty()) return;
+        const ValuePtr fn = calls->items[0]->get("function");
+        const ValuePtr args = fn ? fn->get("arguments") : nullptr;
+        const ValuePtr arg = args ? args->get("arg") : nullptr;
+        if (arg && arg->used) caps.object_arguments = true;
+      },
+      tool_probe_tools());
   return caps;
 }
 
@@ -129,9 +166,20 @@ ojson normalize(const ojson& messages, const ChatTemplateCaps& caps, bool map_de
         if (!tc.is_object() || !tc.contains("function") || !tc["function"].contains("name"))
           throw Error(where + ".tool_calls: expected {type: function, function: {name, arguments}}");
         const ojson& fn = tc["function"];
-        const ojson args = fn.value("arguments", ojson(""));
-        ojson call = {{"type", "function"},
-                      {"function", {{"name", fn["name"]}, {"arguments", args.is_string() ? args : ojson(args.dump())}}}};
+        ojson args = fn.value("arguments", ojson(""));
+        if (!args.is_string()) args = args.dump();
+        // OpenAI sends the arguments as a JSON string; a template that reads
+        // them as an object gets them parsed (llama.cpp's func_args_not_string),
+        // and a string that is not JSON is an error there too.
+        if (caps.object_arguments) {
+          const std::string text = args.get<std::string>();
+          args = ojson::parse(text, nullptr, false);
+          if (args.is_discarded())
+            throw Error(where + ".tool_calls[" + std::to_string(calls.size()) +
+                        "].function.arguments is not valid JSON (the template reads it as an object): " +
+                        (text.size() > 80 ? text.substr(0, 80) + "..." : text));
+        }
+        ojson call = {{"type", "function"}, {"function", {{"name", fn["name"]}, {"arguments", args}}}};
         if (tc.contains("id")) call["id"] = tc["id"];
         calls.push_back(call);
       }
@@ -150,6 +198,65 @@ ojson normalize(const ojson& messages, const ChatTemplateCaps& caps, bool map_de
     if (out.size() > 1 && out[0]["content"].is_string() && out[1]["content"].is_string())
       out[1]["content"] = out[0]["content"].get<std::string>() + "\n" + out[1]["content"].get<std::string>();
     out.erase(out.begin());
+  }
+  return out;
+}
+
+// Older Gemma 4 templates read tool results from the calling model turn
+// (`tool_responses`), not from role "tool" messages: llama.cpp folds
+// assistant(tool_calls) -> tool... -> assistant(text) into one assistant
+// message for them (workaround::convert_tool_responses_gemma4). A result that
+// parses as JSON is passed as that value; its name is the matching call's.
+bool needs_gemma4_tool_fold(const std::string& source) {
+  return source.find("'<|tool_call>call:'") != std::string::npos &&
+         source.find("{#- OpenAI Chat Completions:") == std::string::npos;
+}
+
+ojson fold_gemma4_tool_turns(const ojson& messages) {
+  auto has_calls = [](const ojson& m) {
+    return m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty();
+  };
+  auto has_content = [](const ojson& m) {
+    if (!m.contains("content") || m["content"].is_null()) return false;
+    const ojson& c = m["content"];
+    return (c.is_string() && !c.get<std::string>().empty()) || (c.is_array() && !c.empty());
+  };
+  auto role_of = [](const ojson& m) { return m.value("role", std::string()); };
+  ojson out = ojson::array();
+  for (size_t i = 0; i < messages.size();) {
+    const ojson& first = messages[i];
+    if (role_of(first) != "assistant" || !has_calls(first)) {
+      out.push_back(first);
+      ++i;
+      continue;
+    }
+    ojson calls = first["tool_calls"], responses = ojson::array(), content, reasoning;
+    if (first.contains("reasoning_content") && first["reasoning_content"].is_string())
+      reasoning = first["reasoning_content"];
+    for (++i; i < messages.size() && role_of(messages[i]) == "tool"; ++i) {
+      const ojson& tool = messages[i];
+      ojson response;
+      if (tool.contains("content")) {
+        response = tool["content"];
+        if (response.is_string()) {
+          ojson parsed = ojson::parse(response.get<std::string>(), nullptr, false);
+          if (!parsed.is_discarded()) response = std::move(parsed);
+        }
+      }
+      std::string name;
+      if (responses.size() < calls.size() && calls[responses.size()].contains("function"))
+        name = calls[responses.size()]["function"].value("name", std::string());
+      if (name.empty()) name = tool.value("tool_call_id", std::string());
+      responses.push_back({{"name", name}, {"response", response}});
+    }
+    if (i < messages.size() && role_of(messages[i]) == "assistant" && !has_calls(messages[i]) &&
+        has_content(messages[i]))
+      content = messages[i++]["content"];
+    ojson msg = {{"role", "assistant"}, {"tool_calls", calls}};
+    if (!responses.empty()) msg["tool_responses"] = responses;
+    if (!content.is_null()) msg["content"] = content;
+    if (!reasoning.is_null()) msg["reasoning_content"] = reasoning;
+    out.push_back(std::move(msg));
   }
   return out;
 }
@@ -208,7 +315,9 @@ std::string ChatTemplate::render(const ojson& messages_in, const ChatTemplateOpt
       messages_in.is_object() && messages_in.contains("messages") ? messages_in["messages"] : messages_in;
   const bool gpt_oss = impl_->source.find("<|channel|>") != std::string::npos;
   const std::time_t now = opt.now ? opt.now : std::time(nullptr);
-  ojson globals = {{"messages", normalize(messages, impl_->caps, !gpt_oss)},
+  ojson normalized = normalize(messages, impl_->caps, !gpt_oss);
+  if (needs_gemma4_tool_fold(impl_->source)) normalized = fold_gemma4_tool_turns(normalized);
+  ojson globals = {{"messages", std::move(normalized)},
                    {"bos_token", opt.bos_token},
                    {"eos_token", opt.eos_token},
                    {"enable_thinking", opt.enable_thinking},

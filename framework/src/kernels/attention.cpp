@@ -114,6 +114,11 @@ void run_tile(const AttnJob& job, int64_t g, int64_t t0, int64_t t1, int64_t h0,
     const VisibleRange r = job.ranges[size_t(t)];
     if (r.lo < r.hi) L = std::min(L, r.lo), R = std::max(R, r.hi);
   }
+  // Ranges start at whole vectors of cells (the cells before are masked): the
+  // softmax adds its terms lane by lane, so a cell's lane must not depend on
+  // which other rows share the tile or pass, or a row's sum would be
+  // associated differently beside other sequences than alone.
+  L = L / attn::kLanes * attn::kLanes;
   const int64_t n_cells = std::max<int64_t>(R - L, 0);
   const int64_t ld = attn::round_up(n_cells, attn::kLanes);
   const float* v_rows = nullptr;
@@ -155,6 +160,7 @@ void run_tile(const AttnJob& job, int64_t g, int64_t t0, int64_t t1, int64_t h0,
       for (int k = 0; k < nq; ++k) std::fill(outs[k], outs[k] + hd, 0.0f);
       continue;
     }
+    a = a / attn::kLanes * attn::kLanes;  // still >= L (see above)
     // K·Q: ggml converts Q to the cache type before the F16 dot.
     for (int k = 0; k < nq; ++k) {
       float* qr = buf.q.data() + k * hd;

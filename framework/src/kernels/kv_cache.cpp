@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 
@@ -93,6 +94,7 @@ const std::vector<int64_t>& KvCache::allocate(std::span<const int32_t> pos, std:
     cell_seq_[size_t(c)] = s;
     ++used_;
     extent_ = std::max(extent_, c + 1);
+    touched_ = std::max(touched_, c + 1);
     after[s] = c + 1;
     cells_.push_back(c);
   }
@@ -129,7 +131,17 @@ void KvCache::truncate_seq(int32_t seq, int32_t from_pos) {
 void KvCache::clear() {
   std::fill(cell_pos_.begin(), cell_pos_.end(), -1);
   std::fill(cell_seq_.begin(), cell_seq_.end(), -1);
-  used_ = extent_ = 0;
+  // The rows written since the cache was made (or last cleared) go back to
+  // zero, so a cleared cache is a new one: masked cells still enter K·Q, and
+  // the layer dump's kq (padded to 256 cells, as llama.cpp's) showed the
+  // previous user's keys there -- a test binary's earlier cases leaked into a
+  // later dump. Only the touched rows: a large context stays lazily mapped.
+  const size_t elem = f16_ ? 2 : 4;
+  for (int64_t il = 0; il < n_layer_; ++il) {
+    std::memset(k_[size_t(il)].get(), 0, size_t(touched_ * n_embd_k_) * elem);
+    std::memset(v_[size_t(il)].get(), 0, size_t(touched_ * n_embd_v_) * elem);
+  }
+  used_ = extent_ = touched_ = 0;
 }
 
 int32_t KvCache::n_past(int32_t seq) const {

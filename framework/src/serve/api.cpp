@@ -42,7 +42,7 @@ const char* error_type(int status) {
     case 404: return "not_found_error";
     case 413: return "invalid_request_error";
     case 503: return "unavailable_error";
-    default: return "server_error";
+    default: return status >= 400 && status < 500 ? "invalid_request_error" : "server_error";
   }
 }
 

@@ -15,7 +15,10 @@
 
 namespace tessel::serve {
 
-using json = nlohmann::json;
+// Ordered, as llama-server's: the key order of a request survives into what
+// a chat template prints (tools' parameters through tojson), and responses
+// list their keys in the order they are built.
+using json = nlohmann::ordered_json;
 
 // An error answered with OpenAI's {"error": {"message", "type", "code"}}.
 class ApiError : public std::runtime_error {

@@ -28,7 +28,7 @@ ojson message(const json& m, const std::string& at, bool images_allowed, std::ve
     throw bad(at + ".role", "must be a string (system, user, assistant or tool)");
   const std::string role = role_it->get<std::string>();
   if (!is_role(role)) throw bad(at + ".role", "must be system, user, assistant or tool, got '" + role + "'");
-  ojson out = ojson::parse(m.dump());
+  ojson out = m;
   auto content = m.find("content");
   const bool has_calls = m.contains("tool_calls") && !m["tool_calls"].is_null();
   if (content == m.end() || content->is_null()) {
@@ -64,6 +64,30 @@ ojson message(const json& m, const std::string& at, bool images_allowed, std::ve
   return out;
 }
 
+// The request's `tools` as llama-server hands them to the template
+// (common_chat_tools_parse_oaicompat, then ..._to_json_oaicompat): each one
+// rebuilt as {type: function, function: {name, description, parameters}}.
+ojson tools_for_template(const json& tools) {
+  if (!tools.is_array()) throw bad("tools", "must be a list of {type: function, function: {name, ...}}");
+  ojson out = ojson::array();
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
+    const std::string at = "tools[" + std::to_string(i) + "]";
+    if (!t.is_object() || !t.contains("type") || t["type"] != "function")
+      throw bad(at + ".type", "must be \"function\"");
+    const json* fn = t.contains("function") ? &t["function"] : nullptr;
+    if (!fn || !fn->is_object()) throw bad(at + ".function", "must be an object {name, description, parameters}");
+    if (!fn->contains("name") || !(*fn)["name"].is_string()) throw bad(at + ".function.name", "must be a string");
+    const json description = fn->value("description", json(""));
+    if (!description.is_string()) throw bad(at + ".function.description", "must be a string");
+    out.push_back({{"type", "function"},
+                   {"function", {{"name", (*fn)["name"]},
+                                 {"description", description},
+                                 {"parameters", fn->value("parameters", json::object())}}}});
+  }
+  return out;
+}
+
 std::string text_of(const ojson& m) {
   const ojson& c = m["content"];
   return c.is_string() ? c.get<std::string>() : concat_content_parts(c);
@@ -92,7 +116,11 @@ ChatPrompt chat_prompt(const json& body, const ChatFormat& format, bool images_a
     add_generation_prompt = true;
   }
 
+  const json* tools = body.contains("tools") && !body["tools"].is_null() ? &body["tools"] : nullptr;
   if (format.name != "jinja") {
+    if (tools && !(tools->is_array() && tools->empty()))
+      throw ApiError(400, "'tools' needs a Jinja chat template (this server formats chats as '" + format.name +
+                              "'; start it with --chat-template auto or --chat-template-file)");
     std::vector<ChatMessage> chat;
     for (const auto& m : messages) {
       const std::string role = m["role"].get<std::string>();
@@ -105,11 +133,15 @@ ChatPrompt chat_prompt(const json& body, const ChatFormat& format, bool images_a
   opt.add_generation_prompt = add_generation_prompt;
   if (auto kw = body.find("chat_template_kwargs"); kw != body.end() && !kw->is_null()) {
     if (!kw->is_object()) throw bad("chat_template_kwargs", "must be an object");
-    opt.extra = ojson::parse(kw->dump());
+    opt.extra = *kw;
     if (auto it = kw->find("enable_thinking"); it != kw->end()) {
       if (!it->is_boolean()) throw bad("chat_template_kwargs.enable_thinking", "must be true or false");
       opt.enable_thinking = it->get<bool>();
     }
+  }
+  if (tools) {
+    ojson list = tools_for_template(*tools);
+    if (!list.empty()) opt.extra["tools"] = std::move(list);  // none: no `tools` global, as llama.cpp
   }
   if (auto effort = string_field(body, "reasoning_effort")) {
     if (*effort == "none") opt.enable_thinking = false;

@@ -23,6 +23,6 @@ struct ChatPrompt {
 // Throws ApiError 400 naming the field (messages[1].content[0].image_url...),
 // or the template's own error. Image parts need `images_allowed` (a
 // projector is loaded); they are refused with a 400 otherwise.
-ChatPrompt chat_prompt(const nlohmann::json& body, const ChatFormat& format, bool images_allowed);
+ChatPrompt chat_prompt(const nlohmann::ordered_json& body, const ChatFormat& format, bool images_allowed);
 
 }  // namespace tessel::serve

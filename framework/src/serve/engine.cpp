@@ -313,8 +313,24 @@ void Engine::finish(Slot& s, Finish why, const std::string& error) {
     tail = s.stream->printed().substr(before);
   }
   ctx_.remove_seq(s.seq);
-  double ttft = 0, total = 0;
-  size_t n_gen = 0;
+  // Only this thread writes the job's counters and times, so they can be read
+  // here without its lock.
+  const Clock::time_point done = Clock::now();
+  const Clock::time_point first = job.n_generated == 0 ? done : job.t_first;
+  // The engine's counters first, the job's end second: a client that has seen
+  // its answer finish then finds it in /metrics, and its next request is not
+  // refused by a queue that still counts this one (both raced before: the
+  // counters lagged the answer by a thread switch).
+  {
+    std::lock_guard lk(m_);
+    ++stats_.jobs_done;
+    stats_.prompt_tokens += s.prompt_done;
+    stats_.generated_tokens += job.n_generated;
+    stats_.ttft_seconds_sum += std::chrono::duration<double>(first - job.t_submit).count();
+    stats_.job_seconds_sum += std::chrono::duration<double>(done - job.t_submit).count();
+    stats_.busy = stats_.busy > 0 ? stats_.busy - 1 : 0;
+    --in_flight_;
+  }
   {
     std::lock_guard lk(job.m);
     if (!tail.empty()) {
@@ -323,25 +339,12 @@ void Engine::finish(Slot& s, Finish why, const std::string& error) {
       p.text = std::move(tail);
       job.pieces.push_back(std::move(p));
     }
-    job.t_done = Clock::now();
-    if (job.n_generated == 0) job.t_first = job.t_done;
+    job.t_done = done;
+    job.t_first = first;
     job.finish = why;
     job.error = error;
-    ttft = std::chrono::duration<double>(job.t_first - job.t_submit).count();
-    total = std::chrono::duration<double>(job.t_done - job.t_submit).count();
-    n_gen = job.n_generated;
   }
   job.cv.notify_all();
-  {
-    std::lock_guard lk(m_);
-    ++stats_.jobs_done;
-    stats_.prompt_tokens += s.prompt_done;
-    stats_.generated_tokens += n_gen;
-    stats_.ttft_seconds_sum += ttft;
-    stats_.job_seconds_sum += total;
-    stats_.busy = stats_.busy > 0 ? stats_.busy - 1 : 0;
-    --in_flight_;
-  }
   s.job.reset();
   s.sampler.reset();
   s.stream.reset();

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -24,11 +25,49 @@
 namespace tessel::serve {
 namespace {
 
+// Request timing for the log line, per worker thread (httplib serves a
+// connection's requests on one thread, one after another). The pre-routing
+// handler marks when a request's handling starts; but httplib answers some
+// requests itself before routing (a malformed request line or headers: 400,
+// a URI over its limit: 414), and those only reach the logger. Their time is
+// counted from when the thread began waiting for them: the connection's start
+// or the previous answer on it (the old code reused the previous request's
+// start, or the clock's epoch on a fresh thread -- hours).
 thread_local Clock::time_point request_start;
+thread_local Clock::time_point waiting_since;
+thread_local bool request_routed = false;
+
+// httplib's thread pool, with each connection's start noted on its thread.
+class TimedTaskQueue : public httplib::TaskQueue {
+ public:
+  explicit TimedTaskQueue(size_t n) : pool_(n) {}
+  void enqueue(std::function<void()> fn) override {
+    pool_.enqueue([fn = std::move(fn)] {
+      waiting_since = Clock::now();
+      request_routed = false;
+      fn();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+};
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   res.set_content(dump_json(error_body(status, message)), "application/json");
+}
+
+// /metrics counts requests by endpoint; any other path (a scanner, a typo)
+// counts as "other": a client could otherwise add series without bound, or
+// put a quote or a newline into a label and break the exposition format.
+std::string metrics_path(const std::string& path) {
+  static const std::set<std::string> known = {
+      "/health", "/metrics", "/v1/models", "/models", "/v1/chat/completions", "/chat/completions",
+      "/v1/completions", "/completions", "/v1/embeddings", "/embeddings", "/tokenize", "/detokenize",
+      "/apply-template"};
+  return known.count(path) ? path : "other";
 }
 
 // One line of Prometheus text exposition per sample.
@@ -163,31 +202,52 @@ int run_server(const PipelineSpec& spec) {
     listen_fd = int(sock);
   });
   const size_t n_threads = size_t(spec.serve.slots) + size_t(spec.serve.max_queue) + 8;
-  svr.new_task_queue = [n_threads] { return new httplib::ThreadPool(n_threads); };
+  svr.new_task_queue = [n_threads] { return new TimedTaskQueue(n_threads); };
   svr.set_payload_max_length(size_t(spec.serve.max_body));
   svr.set_keep_alive_timeout(2);
   svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     request_start = Clock::now();
+    request_routed = true;
     return httplib::Server::HandlerResponse::Unhandled;
   });
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own error
     if (res.status == 404) send_error(res, 404, "no endpoint " + req.method + " " + req.path);
     else if (res.status == 413) send_error(res, 413, "the request body is larger than the limit (--max-body)");
+    else if (res.status == 414) send_error(res, 414, "the URL is longer than the limit of 8192 bytes");
+    else if (res.status == 400 && (req.method.empty() || req.path.empty()))
+      send_error(res, 400, "malformed HTTP request (request line or headers)");
+    else if (res.status == 400)  // e.g. PUT, or a body httplib could not read
+      send_error(res, 400, "bad request: " + req.method + " " + req.path +
+                               " (this server answers GET, and POST with a JSON body)");
     else send_error(res, res.status, "HTTP error " + std::to_string(res.status));
   });
   svr.set_logger([&st](const httplib::Request& req, const httplib::Response& res) {
-    const double secs = std::chrono::duration<double>(Clock::now() - request_start).count();
+    const Clock::time_point now = Clock::now();
+    const double secs = std::chrono::duration<double>(now - (request_routed ? request_start : waiting_since)).count();
+    request_routed = false;
+    waiting_since = now;  // the connection's next request is read from here on
     {
       std::lock_guard lk(st.metrics_mutex);
-      ++st.requests[{req.path, res.status}];
+      ++st.requests[{metrics_path(req.path), res.status}];
       st.request_seconds += secs;
       ++st.requests_timed;
     }
-    char line[512];
-    std::snprintf(line, sizeof line, "serve: %s %s %s %d %.1f ms\n", req.remote_addr.c_str(), req.method.c_str(),
-                  req.path.c_str(), res.status, secs * 1000.0);
-    std::cerr << line << std::flush;
+    // One line of six fields whatever the request held: "-" for what httplib
+    // could not parse, spaces and control bytes of a decoded path shown as '?', and a
+    // long path cut (the line used to be cut instead, losing its newline).
+    auto field = [](const std::string& v, size_t max) {
+      if (v.empty()) return std::string("-");
+      std::string out = v.size() > max ? v.substr(0, max) + "..." : v;
+      for (char& c : out)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) c = '?';
+      return out;
+    };
+    char tail[64];
+    std::snprintf(tail, sizeof tail, " %d %.1f ms\n", res.status, secs * 1000.0);
+    std::cerr << ("serve: " + field(req.remote_addr, 64) + " " + field(req.method, 16) + " " + field(req.path, 256) +
+                  tail)
+              << std::flush;
   });
 
   // Every handler: auth, readiness, and errors turned into OpenAI's shape.
