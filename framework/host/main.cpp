@@ -70,7 +70,10 @@ int main(int argc, char** argv) {
       CLI::App* sub = app.add_subcommand(c->name, c->summary);
       runners[sub] = c->setup(*sub);
       // --verbose works after the subcommand too (tessel generate ... --verbose).
-      if (!sub->get_option_no_throw("--verbose")) sub->add_flag("--verbose", verbose, "Log plugins and kernel paths");
+      // -v too where the subcommand has no -v of its own (llama.cpp's -v, --verbose).
+      if (!sub->get_option_no_throw("--verbose"))
+        sub->add_flag(sub->get_option_no_throw("-v") ? "--verbose" : "-v,--verbose", verbose,
+                      "Log plugins and kernel paths");
       if (!sub->get_option_no_throw("--log-disable"))
         sub->add_flag("--log-disable", log_disable, "No informational lines on stderr (errors still print)");
     }

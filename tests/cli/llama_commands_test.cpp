@@ -111,6 +111,26 @@ TEST_CASE("llama-cli -r STOP, --log-disable and the GPU / memory options tessel 
   CHECK_THAT(mixed.err, Catch::Contains("same"));
 }
 
+TEST_CASE("llama-cli: every GPU / memory option of the table is accepted with one note each, -v is --verbose") {
+  const std::vector<std::vector<std::string>> options = {
+      {"-ngl", "99"}, {"-fa", "auto"}, {"--mlock"}, {"--no-mmap"}, {"--mmap"},
+      {"-lm", "mmap"}, {"--no-warmup"}, {"-tb", "2"}, {"-dev", "none"}, {"-sm", "none"}, {"-mg", "0"},
+      {"-ts", "3,1"}, {"-nkvo"}, {"--numa", "distribute"}, {"-co", "off"}};
+  std::vector<std::string> args = {"generate", "-m", stories(), "-p", "Once upon a time", "-n", "16", "--temp", "0",
+                                   "--no-display-prompt"};
+  for (const auto& o : options) args.insert(args.end(), o.begin(), o.end());
+  const auto r = ok(args);
+  CHECK(r.out == continuation({"-p", "Once upon a time"}));
+  CHECK(count_of(r.err, " ignored: ") == options.size());
+  // The other samplers and stops of the table run (and a fixed seed repeats itself).
+  const std::vector<std::string> sampled = {"-p", "Once upon a time", "--temp", "0.9", "--ignore-eos",
+                                            "--repeat-last-n", "32", "--presence-penalty", "0.1",
+                                            "--frequency-penalty", "0.1", "--typical", "0.9", "-s", "3"};
+  CHECK(continuation(sampled, "24") == continuation(sampled, "24"));
+  const auto verbose = ok({"generate", "-m", stories(), "-p", "Hi", "-n", "1", "-v"});
+  CHECK_THAT(verbose.err, Catch::Contains("architecture plugin 'llama'"));
+}
+
 TEST_CASE("llama-cli / llama-completion chat: -cnv, -st, -sys, --chat-template chatml, -no-cnv; tessel chat -p -st") {
   const std::vector<std::string> chat = {"-p", "Hi", "--chat-template", "chatml"};
   auto with = [&](std::vector<std::string> extra) {
@@ -177,6 +197,16 @@ TEST_CASE("llama-embedding --pooling --embd-normalize --embd-output-format --emb
           "-ub", "512", "-b", "512", "-c", "512"});
   CHECK(json::parse(r.out).size() == 2);
   CHECK(count_of(r.err, " ignored: ") == 2);
+  // --embd-normalize -1|0|1|3 and --pooling none run; 0 scales to the int16 range.
+  for (const char* norm : {"-1", "0", "1", "3"}) {
+    INFO(norm);
+    r = ok({"embed", "-m", bert(), "--embd-normalize", norm, "--embd-output-format", "array", "-p", "Hello"});
+    CHECK(json::parse(r.out)[0].size() > 0);
+  }
+  r = ok({"embed", "-m", bert(), "--embd-normalize", "0", "--embd-output-format", "raw", "-p", "Hello"});
+  CHECK_THAT(r.out, Catch::Contains("32760"));
+  r = ok({"embed", "-m", bert(), "--pooling", "none", "--embd-output-format", "json", "-p", "Hello world"});
+  CHECK(json::parse(r.out)["data"].size() > 1);  // one row per token
   r = ok({"embed", "-m", bert(), "--embd-output-format", "json+", "-p", "Hello\nWorld"});
   CHECK(json::parse(r.out)["cosineSimilarity"].size() == 2);
 }
