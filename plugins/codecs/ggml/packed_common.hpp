@@ -142,7 +142,7 @@ class Packed final : public PackedMatrix {
 // Decode reads each weight byte once: prefetching a few KiB ahead keeps more
 // cache misses in flight than the hardware prefetcher alone (it stops at page
 // boundaries), which is what one core's share of the bandwidth needs.
-constexpr size_t kPrefetchAhead = 4096;
+constexpr size_t kPrefetchAhead = 8192;
 inline void prefetch_ahead(const std::byte* p, size_t bytes) {
   for (size_t off = 0; off < bytes; off += 64)
     _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + off), _MM_HINT_T0);
