@@ -103,7 +103,9 @@ void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
       const __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
       const __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(s, t)), half, _CMP_GE_OQ);
       const __m256 step = _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(s, sign), one));
-      q[i] = _mm256_cvtps_epi32(_mm256_add_ps(t, step));
+      // A NaN converts to INT_MIN, which overflows 8 * sum in the Q4_0 tile
+      // (UBSan); -128 changes no finite value (|q| <= 127).
+      q[i] = _mm256_max_epi32(_mm256_cvtps_epi32(_mm256_add_ps(t, step)), _mm256_set1_epi32(-128));
       sum = _mm256_add_epi32(sum, q[i]);
     }
     out[b].sum = hsum(sum);
@@ -134,6 +136,7 @@ void quantize_k_blocks(const float* x, ActK<G>* out, size_t nb) {
       for (int i = 0; i < 4; ++i) {
         q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * s + 8 * i), _mm256_set1_ps(iscale)));
         q[i] = _mm256_min_epi32(q[i], _mm256_set1_epi32(127));
+        q[i] = _mm256_max_epi32(q[i], _mm256_set1_epi32(-128));  // NaN: INT_MIN would overflow h0 + h1
       }
       const int32_t h0 = hsum(_mm256_add_epi32(q[0], q[1])), h1 = hsum(_mm256_add_epi32(q[2], q[3]));
       if constexpr (G == 16) {
