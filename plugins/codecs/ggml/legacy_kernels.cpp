@@ -248,7 +248,12 @@ inline float quantize_q8(const float* x, int8_t* qs) {
   for (int j = 0; j < QK; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127;
   const float id = d != 0 ? 1.0f / d : 0.0f;
-  for (int j = 0; j < QK; ++j) qs[j] = int8_t(std::round(x[j] * id));
+  for (int j = 0; j < QK; ++j) {
+    // |x * id| <= 127 for finite rows; a NaN or infinity (a model gone wrong)
+    // must not reach the int8 conversion, which would be undefined
+    const float q = std::round(x[j] * id);
+    qs[j] = q >= -127.0f && q <= 127.0f ? int8_t(q) : q > 0 ? int8_t(127) : int8_t(-128);
+  }
   return d;
 }
 void q8_0_from_float(const float* x, void* dst, size_t n) {

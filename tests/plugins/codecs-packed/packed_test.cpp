@@ -150,3 +150,22 @@ TEST_CASE("NaN activation rows neither overflow nor leak into other rows", "[pac
     for (float v : alone) CHECK(std::isfinite(v));
   }
 }
+
+// The scalar Q8 quantizers (activations of the row-dot paths) meet the same
+// non-finite rows: no undefined int8 conversion (UBSan: float-cast-overflow,
+// found by the model-load fuzz target), and finite blocks beside them stay exact.
+TEST_CASE("scalar Q8 quantizers take NaN and infinite values", "[packed]") {
+  for (TypeId t : {TypeId::Q8_0, TypeId::Q8_1}) {
+    INFO(type_name(t));
+    const Codec& k = *ggml::find_codec(t);
+    std::vector<float> x(4 * 32);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 32) - 16) / 8.0f;
+    x[3] = NAN;                                    // block 0: one NaN
+    x[32 + 5] = INFINITY;                          // block 1: +inf
+    for (size_t i = 64; i < 96; ++i) x[i] = NAN;  // block 2: all NaN; block 3 finite
+    std::vector<std::byte> enc(x.size() / k.block_elems() * k.block_bytes()), ref(k.block_bytes());
+    k.from_float(x.data(), enc.data(), x.size());
+    k.from_float(x.data() + 96, ref.data(), 32);
+    CHECK(std::memcmp(enc.data() + 3 * k.block_bytes(), ref.data(), k.block_bytes()) == 0);
+  }
+}
