@@ -59,10 +59,11 @@ inline __m256i bcast4(const int8_t* p) {
   std::memcpy(&v, p, 4);
   return _mm256_set1_epi32(v);
 }
-// 8 unsigned byte scales, each in both int16 halves of its row's lane
-inline __m256i scales16(const uint8_t* p) {
-  const __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
-  return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(x, x));
+// 8 byte scales (one per row), each in both int16 halves of its row's lane,
+// so one madd widens and scales a row's int16 pair sums
+template <bool kSigned = false> inline __m256i scales16(const void* p) {
+  const __m128i x = _mm_loadl_epi64(static_cast<const __m128i*>(p));
+  return kSigned ? _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, x)) : _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(x, x));
 }
 inline __m256 scales8(const void* p) { return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p))); }
 inline void store_rows(float* y, __m256 v, size_t valid) {
@@ -392,8 +393,7 @@ struct Q6_KLayout : Avx2Rows {
           const std::byte* v = blk + 96 * (8 * h + 2 * kp);
           for (int m = 0; m < 4; ++m) {
             const int g = 8 * h + 2 * m + kp / 2;
-            const __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * g));
-            const __m256i ysc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, x));  // both int16 halves per row
+            const __m256i ysc = scales16<true>(sc + 8 * g);
             const __m256i q0 = q6_run(v, m, m0f, m30), q1 = q6_run(v + 96, m, m0f, m30);
             for (int j = 0; j < J; ++j) {
               const int8_t* q = act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 8 * kp;
