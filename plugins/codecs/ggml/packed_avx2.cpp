@@ -95,7 +95,11 @@ void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
   const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
   for (size_t b = 0; b < nb; ++b, x += QK) {
     __m256 v[4], m = _mm256_setzero_ps();
-    for (int i = 0; i < 4; ++i) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i] = _mm256_loadu_ps(x + 8 * i)));
+    // max_ps returns its second operand when either is NaN: with m second, a
+    // NaN value is skipped as the scalar quantizer's std::max skips it (m
+    // first let a NaN lane forget the values before it, so the block was
+    // scaled by too small an amax; model-load fuzz finding, #18).
+    for (int i = 0; i < 4; ++i) m = _mm256_max_ps(_mm256_andnot_ps(sign, v[i] = _mm256_loadu_ps(x + 8 * i)), m);
     const float d = hmax(m) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     out[b].d = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
     __m256i q[4], sum = _mm256_setzero_si256();
@@ -105,8 +109,9 @@ void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
       const __m256 away = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(s, t)), half, _CMP_GE_OQ);
       const __m256 step = _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(s, sign), one));
       // A NaN converts to INT_MIN, which overflows 8 * sum in the Q4_0 tile
-      // (UBSan); -128 changes no finite value (|q| <= 127).
+      // (UBSan); the clamp to -128..127 changes no finite value (|q| <= 127).
       q[i] = _mm256_max_epi32(_mm256_cvtps_epi32(_mm256_add_ps(t, step)), _mm256_set1_epi32(-128));
+      q[i] = _mm256_min_epi32(q[i], _mm256_set1_epi32(127));
       sum = _mm256_add_epi32(sum, q[i]);
     }
     out[b].sum = hsum(sum);

@@ -69,7 +69,11 @@ void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
   const __m512 sign = _mm512_set1_ps(-0.0f), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
   for (size_t b = 0; b < nb; ++b, x += QK) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1)));
+    // max_ps returns its second operand when either is NaN: a running max
+    // in second place skips NaN values as the scalar quantizer does (a NaN
+    // lane used to hide the other half's value or make amax NaN; #18).
+    const __m512 m0 = _mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_setzero_ps());
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, v1), m0));
     const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     out[b].d = h2f(f2h(d));
     __m512i sum = _mm512_setzero_si512();
@@ -80,8 +84,10 @@ void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
       const __mmask16 away = _mm512_cmp_ps_mask(frac, half, _CMP_GE_OQ);
       const __m512 r = _mm512_mask_add_ps(t, away, t, _mm512_or_ps(_mm512_and_ps(s, sign), one));
       // A NaN converts to INT_MIN: two of them overflow GCC's signed
-      // reduction below (UB). -128 changes no finite value (|q| <= 127).
-      const __m512i q = _mm512_max_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(-128));
+      // reduction below (UB). The clamp to -128..127 changes no finite value
+      // (|q| <= 127).
+      const __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(-128)),
+                                         _mm512_set1_epi32(127));
       sum = _mm512_add_epi32(sum, q);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].qs + 16 * h), _mm512_cvtepi32_epi8(q));
     }

@@ -169,3 +169,42 @@ TEST_CASE("scalar Q8 quantizers take NaN and infinite values", "[packed]") {
     CHECK(std::memcmp(enc.data() + 3 * k.block_bytes(), ref.data(), k.block_bytes()) == 0);
   }
 }
+
+// A NaN must not hide the block's largest value from the packed Q8
+// activation quantizers: max_ps with the running max first let a NaN lane
+// forget what came before it, the block was scaled by too small an amax and
+// its quants overflowed (UBSan: 8 * sum in the AVX2 Q4_0 tile, found by the
+// model-load fuzz target). Packed and scalar now agree on such rows.
+TEST_CASE("packed Q8 activations of rows with NaN match the scalar codecs", "[packed]") {
+  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0}) {
+    const size_t n_out = 16, n_in = 64, wrow = row_bytes(t, int64_t(n_in));
+    // Weights of 0 where x is NaN: what a NaN's quant contributes is not the
+    // point (the SIMD dots treat an activation quant of -128 differently).
+    std::mt19937 rng(11);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> wf(n_out * n_in);
+    for (size_t i = 0; i < wf.size(); ++i) wf[i] = i % n_in == 8 || i % n_in == 16 ? 0.0f : nd(rng);
+    std::vector<std::byte> w(wrow * n_out);
+    for (size_t o = 0; o < n_out; ++o) scalar(t).from_float(wf.data() + o * n_in, w.data() + o * wrow, n_in);
+    std::vector<float> x(n_in);
+    for (size_t i = 0; i < n_in; ++i) x[i] = 0.01f * float(int(i % 7) - 3);
+    x[0] = 100.0f;           // block 0's largest value, lane 0
+    x[8] = x[16] = NAN;      // later in lane 0 (AVX2: 8 floats, AVX-512: 16)
+    const Kernels k = scalar(t), ak = scalar(k.dot_type);
+    std::vector<std::byte> aref(row_bytes(k.dot_type, int64_t(n_in)));
+    ak.from_float(x.data(), aref.data(), n_in);
+    for (int avx2 = 0; avx2 < 2; ++avx2) {
+      auto packed = avx2 ? pack_matrix_avx2(t, w.data(), n_out, n_in) : pack_matrix(t, w.data(), n_out, n_in);
+      if (!packed) continue;  // this CPU has no such kernels
+      std::vector<std::byte> act(packed->act_bytes());
+      packed->quantize_act(x.data(), act.data());
+      std::vector<float> got(n_out);
+      packed->multiply(act.data(), 1, 0, n_out, got.data(), n_out);
+      for (size_t o = 0; o < n_out; ++o) {
+        const float e = k.dot(w.data() + o * wrow, aref.data(), n_in);
+        INFO(type_name(t) << (avx2 ? " AVX2" : " AVX-512") << " out " << o << ": " << got[o] << " vs " << e);
+        REQUIRE(std::fabs(got[o] - e) <= 2e-5f * (std::fabs(e) + std::sqrt(float(n_in))));
+      }
+    }
+  }
+}
