@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "image.hpp"
@@ -102,9 +105,46 @@ RgbImage resize_bilinear(const RgbImage& src, int tw, int th) {
 // 64 megapixels: far beyond any projector's input size, small enough to decode.
 constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
 
+namespace {
+
+// stb_image 2.27 (Debian 12) reads a PGM/PPM header's width, height and
+// maximum value into an int with value * 10 + digit and no overflow check:
+// "P6 9999999999 1 255" is undefined behaviour inside stbi_info (UBSan, image
+// fuzz target, #18). This walks the header exactly as stbi__pnm_info does
+// (get8 gives 0 past the end; a digit is only taken while bytes remain) and
+// refuses a number that would not fit.
+void check_pnm_header(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  char magic[2] = {};
+  if (!in.read(magic, 2) || magic[0] != 'P' || (magic[1] != '5' && magic[1] != '6')) return;
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t pos = 0;
+  auto at_eof = [&] { return pos >= bytes.size(); };
+  auto get8 = [&] { return pos < bytes.size() ? bytes[pos++] : '\0'; };
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+  char c = get8();
+  for (const char* what : {"width", "height", "maximum value"}) {
+    for (;;) {  // whitespace and # comments
+      while (!at_eof() && is_space(c)) c = get8();
+      if (at_eof() || c != '#') break;
+      while (!at_eof() && c != '\n' && c != '\r') c = get8();
+    }
+    int64_t value = 0;
+    while (!at_eof() && c >= '0' && c <= '9') {
+      value = value * 10 + (c - '0');
+      if (value > INT32_MAX)
+        throw Error(file.string() + ": the PGM/PPM header's " + what + " has more digits than fit in 32 bits");
+      c = get8();
+    }
+  }
+}
+
+}  // namespace
+
 RgbImage load_image(const std::filesystem::path& file) {
   int nx = 0, ny = 0, nc = 0;
   note_input(file);
+  check_pnm_header(file);
   // A few header bytes can claim a 100,000 x 100,000 image: check the size
   // before stb_image allocates it.
   if (stbi_info(file.string().c_str(), &nx, &ny, &nc) && int64_t(nx) * int64_t(ny) > kMaxImagePixels)

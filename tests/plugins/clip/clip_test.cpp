@@ -1,6 +1,10 @@
 // The clip architecture (mmproj-tinygemma3) and the image input adapter:
 // decoding + preprocessing, the vision encoder op by op, the projected rows,
 // and the mixed text + image prompt through gemma3-synth-128 (mtmd-gemma3).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "image.hpp"
@@ -48,6 +52,31 @@ TEST_CASE("image: decoding and letterbox preprocessing match llama.cpp's pixels"
     REQUIRE(px.size() == ref.size());
     CHECK(tessel::test::max_abs_diff(px.data(), ref.data(), px.size()) <= 1e-6f);
   }
+}
+
+// stb_image's PGM/PPM header reader overflows an int on a long number
+// (undefined behaviour; image fuzz target, #18): load_image refuses the file
+// first, naming it, and a header that fits still decodes.
+TEST_CASE("image: a PPM header number beyond 32 bits is refused before stb_image reads it") {
+  const auto dir = std::filesystem::temp_directory_path() / ("tessel-ppm-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return dir / name;
+  };
+  const std::string pixels(6, '\x40');
+  for (const char* header : {"P6\n12512012250 1\n255\n", "P6 2 # comment\n 99999999999 255\n",
+                             "P5 1 1 4294967296\n"}) {
+    INFO(header);
+    const auto bad = write("bad.ppm", header + pixels);
+    REQUIRE_THROWS_WITH(tessel::inputs::load_image(bad),
+                        Catch::Contains("bad.ppm") && Catch::Contains("more digits than fit in 32 bits"));
+  }
+  const auto img = tessel::inputs::load_image(write("good.ppm", "P6\n# c\n2 1\n255\n" + pixels));
+  CHECK(img.nx == 2);
+  CHECK(img.ny == 1);
+  CHECK(img.data == std::vector<uint8_t>(6, 0x40));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("clip: the vision encoder op by op (grad32_vision_layers)") {
