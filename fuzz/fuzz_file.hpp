@@ -1,6 +1,7 @@
 #pragma once
 // Readers that take a path get the fuzz input through one scratch file per
-// process (in TMPDIR), rewritten for every input.
+// process (in /dev/shm if there is one, else TMPDIR), rewritten for every
+// input.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

@@ -2,13 +2,20 @@
 """Seed corpora for the libFuzzer targets (tools/fuzz.sh), made from ../shared
 and the repo: small, real-looking inputs each target's parser accepts.
 
-    tools/fuzz_seeds.py TARGET OUT_DIR SHARED_DIR REPO_DIR
+    tools/fuzz_seeds.py TARGET OUT_DIR SHARED_DIR REPO_DIR [MAX_BYTES]
+
+Seeds larger than MAX_BYTES (the run's -max_len) are left out: libFuzzer
+would only cut them. model-load also gets tiny models of every synth preset
+the architecture plugins offer, written by `$TESSEL_BIN synth` (the build's
+tessel), so most executions load and run a model of a few dozen KiB.
 """
 import glob
 import json
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 import zlib
 
 SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
@@ -119,12 +126,52 @@ def bmp(w, h):
     return header + info + data
 
 
+# Tiny shapes for `tessel synth --shape`: every preset's architecture at a
+# few KiB of weights (n_vocab 260 is the smallest the synthetic vocabularies
+# take). An architecture that refuses one shape gets the next.
+TINY_SHAPES = ['n_embd=16,n_layer=1,n_head=2,n_head_kv=1,head_dim=8,n_ff=32,n_vocab=260,n_ctx=32',
+               'n_embd=16,n_layer=2,n_head=2,n_head_kv=2,head_dim=8,n_ff=32,n_vocab=260,n_ctx=32,tied=1',
+               # clip: n_ctx is the image side (a multiple of 56), n_vocab the text width
+               'n_embd=16,n_layer=1,n_head=2,n_head_kv=2,head_dim=8,n_ff=32,n_vocab=16,n_ctx=56']
+# Quantized variants need rows of whole blocks (32 elements).
+TINY_QUANT_SHAPES = ['n_embd=32,n_layer=1,n_head=2,n_head_kv=1,head_dim=16,n_ff=64,n_vocab=260,n_ctx=32',
+                     'n_embd=32,n_layer=1,n_head=2,n_head_kv=2,head_dim=16,n_ff=64,n_vocab=32,n_ctx=56']
+
+
+def tiny_models():
+    """(name, bytes) of small synthetic models of every synth preset, F32 and
+    two quantized types; nothing when $TESSEL_BIN is not set."""
+    tessel = os.environ.get('TESSEL_BIN')
+    if not tessel:
+        return
+    listing = subprocess.run([tessel, 'synth', '--list'], capture_output=True, text=True)
+    if listing.returncode != 0:
+        print('fuzz_seeds: no tiny models: %s synth --list failed: %s' % (tessel, listing.stderr.strip()),
+              file=sys.stderr)
+        return
+    presets = [line.split()[0] for line in listing.stdout.splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in presets:
+            for typ, shapes in (('F32', TINY_SHAPES), ('Q8_0', TINY_QUANT_SHAPES), ('Q4_0', TINY_QUANT_SHAPES)):
+                out = os.path.join(tmp, 'm.gguf')
+                for shape in shapes:
+                    r = subprocess.run([tessel, 'synth', '--preset', preset, '--shape', shape, '--type', typ,
+                                        '-t', '1', '-o', out], capture_output=True, text=True)
+                    if r.returncode == 0:
+                        yield 'tiny-%s-%s.gguf' % (preset, typ), open(out, 'rb').read()
+                        break
+                else:
+                    print('fuzz_seeds: no tiny %s %s: %s' % (preset, typ, r.stderr.strip()), file=sys.stderr)
+
+
 def seeds(target, shared, repo):
     if target == 'gguf-reader':
         for p in all_ggufs(shared):
             yield os.path.basename(p), shrunk_gguf(p)
     elif target == 'model-load':
-        # Whole small models of every architecture (the loader needs real shapes).
+        # Tiny synthetic models of every architecture (cheap to load and run),
+        # and whole shared models (the loader needs real shapes).
+        yield from tiny_models()
         for p in all_ggufs(shared):
             if os.path.getsize(p) <= 3 << 20 and 'vocab' not in p:
                 yield os.path.basename(p), open(p, 'rb').read()
@@ -221,9 +268,12 @@ def seeds(target, shared, repo):
 
 def main():
     target, out, shared, repo = sys.argv[1:5]
+    max_bytes = int(sys.argv[5]) if len(sys.argv) > 5 else None
     os.makedirs(out, exist_ok=True)
     count = 0
     for name, data in seeds(target, shared, repo):
+        if max_bytes is not None and len(data) > max_bytes:
+            continue
         with open(os.path.join(out, name), 'wb') as f:
             f.write(data)
         count += 1

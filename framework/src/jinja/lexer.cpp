@@ -4,6 +4,7 @@
 #include "jinja/lexer.hpp"
 
 #include <cctype>
+#include <string_view>
 #include <utility>
 
 namespace tessel::jinja {
@@ -174,10 +175,13 @@ class Lexer {
       }
     }
     for (const auto& [sym, type] : kSymbols) {
-      const std::string s = sym;
+      // Most symbols differ in their first character: a char test before the
+      // string compare (this loop was the lexer's main cost for every token).
+      if (sym[0] != ch) continue;
+      const std::string_view s = sym;
       if (s == "}}" && brace_depth_ > 0) continue;  // `}}` closing a dict literal
       if (src_.compare(pos_, s.size(), s) != 0) continue;
-      toks_.push_back({type, s, start});
+      toks_.push_back({type, std::string(s), start});
       if (type == Tok::OpenExpr) brace_depth_ = 0;
       if (type == Tok::OpenBrace) ++brace_depth_;
       if (type == Tok::CloseBrace) --brace_depth_;
