@@ -103,7 +103,8 @@ struct TileBuffers {
   attn::FloatBuf work;  // flash_row's rows
 };
 
-void run_tile(const AttnJob& job, int64_t g, int64_t t0, int64_t t1, int64_t h0, int64_t h1) {
+// Tokens [t0, t1) whose visible ranges overlap, heads [h0, h1) of KV head g.
+void run_span(const AttnJob& job, int64_t g, int64_t t0, int64_t t1, int64_t h0, int64_t h1) {
   thread_local TileBuffers buf;
   const AttnParams& p = job.p;
   const KvView& kv = job.kv;
@@ -194,6 +195,31 @@ void run_tile(const AttnJob& job, int64_t g, int64_t t0, int64_t t1, int64_t h0,
     }
     if (!p.flash) attn::weighted_rows(buf.s.data(), ld, nq, v_rows, v_stride, c0, c1, hd, outs);
   }
+}
+
+// Each sequence has its own share of the cache, so the tokens of different
+// sequences see disjoint cells: a tile runs one span per run of overlapping
+// ranges, and a decode step over N sequences converts and transposes their N
+// ranges, not every cell between the first and the last (which made K
+// transposition half of a two-slot server's time). The results don't change:
+// a row's sums depend only on its own range (see run_span).
+void run_tile(const AttnJob& job, int64_t g, int64_t t0, int64_t t1, int64_t h0, int64_t h1) {
+  int64_t first = t0, L = 0, R = 0;
+  bool open = false;
+  for (int64_t t = t0; t < t1; ++t) {
+    const VisibleRange r = job.ranges[size_t(t)];
+    if (r.lo >= r.hi) continue;  // a fully masked row goes with any span
+    const int64_t lo = r.lo / attn::kLanes * attn::kLanes;
+    if (open && (lo >= R || r.hi <= L)) {
+      run_span(job, g, first, t, h0, h1);
+      first = t;
+      open = false;
+    }
+    L = open ? std::min(L, lo) : lo;
+    R = open ? std::max(R, r.hi) : r.hi;
+    open = true;
+  }
+  run_span(job, g, first, t1, h0, h1);
 }
 }  // namespace
 
