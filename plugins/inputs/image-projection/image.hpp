@@ -23,6 +23,11 @@ struct RgbImage {
 // PNG/JPEG/... via stb_image. Throws a one-line tessel::Error naming the file.
 RgbImage load_image(const std::filesystem::path& file);
 
+// The size the file's header claims (what load_image checks before
+// decoding); false when stb_image does not recognise the header. Throws
+// tessel::Error for a PGM/PPM header stb_image cannot read safely.
+bool probe_image(const std::filesystem::path& file, int* nx, int* ny);
+
 // llama.cpp's preprocessing for the Gemma 3 projector: bilinear,
 // aspect-preserving resize to image_size with a black letterbox, then
 // (u8/255 - mean)/std. Returns [3, image_size, image_size] (NCHW).

@@ -141,13 +141,18 @@ void check_pnm_header(const std::filesystem::path& file) {
 
 }  // namespace
 
+bool probe_image(const std::filesystem::path& file, int* nx, int* ny) {
+  check_pnm_header(file);
+  int nc = 0;
+  return stbi_info(file.string().c_str(), nx, ny, &nc) != 0;
+}
+
 RgbImage load_image(const std::filesystem::path& file) {
   int nx = 0, ny = 0, nc = 0;
   note_input(file);
-  check_pnm_header(file);
   // A few header bytes can claim a 100,000 x 100,000 image: check the size
   // before stb_image allocates it.
-  if (stbi_info(file.string().c_str(), &nx, &ny, &nc) && int64_t(nx) * int64_t(ny) > kMaxImagePixels)
+  if (probe_image(file, &nx, &ny) && int64_t(nx) * int64_t(ny) > kMaxImagePixels)
     throw Error(file.string() + ": image is " + std::to_string(nx) + " x " + std::to_string(ny) +
                 " pixels, more than the " + std::to_string(kMaxImagePixels) + " this reader accepts");
   unsigned char* p = stbi_load(file.string().c_str(), &nx, &ny, &nc, 3);
