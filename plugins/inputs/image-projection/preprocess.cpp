@@ -1,8 +1,6 @@
 // Image decoding (stb_image) and llama.cpp's clip preprocessing for Gemma 3
 // (checked against the golden pixels.npy of a 48x40 image: bit-exact).
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_FAILURE_USERMSG
-#include <stb/stb_image.h>
+#include <stb/stb_image.h>  // implemented in stb_image_impl.cpp
 
 #include <algorithm>
 #include <cmath>

@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <string>
 
 #include "image.hpp"
 #include "mm_support.hpp"
@@ -76,6 +78,27 @@ TEST_CASE("image: a PPM header number beyond 32 bits is refused before stb_image
   CHECK(img.nx == 2);
   CHECK(img.ny == 1);
   CHECK(img.data == std::vector<uint8_t>(6, 0x40));
+  std::filesystem::remove_all(dir);
+}
+
+// An empty IDAT chunk is legal PNG; stb_image meets it with memcpy(NULL, p,
+// 0), which the sanitizer builds let pass for stb alone (stb_image_impl.cpp;
+// image fuzz campaign, #18). Under ASan + UBSan this test fails without that.
+TEST_CASE("image: a PNG whose first IDAT chunk is empty decodes like the original") {
+  const auto png = shared_path("golden/mtmd-gemma3/images/grad32.png");
+  std::ifstream in(png, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t idat = bytes.find("IDAT");
+  REQUIRE(idat != std::string::npos);
+  bytes.insert(idat - 4, std::string("\0\0\0\0IDAT\x35\xaf\x06\x1e", 12));  // length 0, type, CRC
+  const auto dir = std::filesystem::temp_directory_path() / ("tessel-png-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "empty-idat.png", std::ios::binary) << bytes;
+  const auto want = tessel::inputs::load_image(png);
+  const auto got = tessel::inputs::load_image(dir / "empty-idat.png");
+  CHECK(got.nx == want.nx);
+  CHECK(got.ny == want.ny);
+  CHECK(got.data == want.data);
   std::filesystem::remove_all(dir);
 }
 
