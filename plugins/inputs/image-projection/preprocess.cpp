@@ -134,6 +134,12 @@ void check_pnm_header(const std::filesystem::path& file) {
         throw Error(file.string() + ": the PGM/PPM header's " + what + " has more digits than fit in 32 bits");
       c = get8();
     }
+    // stb_image 2.27 turns 16-bit grey into RGB with its 8-bit converter,
+    // then reads twice the buffer it allocated (ASan: heap-buffer-overflow
+    // in stbi__convert_16_to_8; image fuzz campaign replay, #18).
+    if (magic[1] == '5' && std::string(what) == "maximum value" && value > 255)
+      throw Error(file.string() + ": 16-bit greyscale PGM (maximum value " + std::to_string(value) +
+                  ") is not supported; expected a maximum value of at most 255");
   }
 }
 

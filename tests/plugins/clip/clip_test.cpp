@@ -74,6 +74,9 @@ TEST_CASE("image: a PPM header number beyond 32 bits is refused before stb_image
     REQUIRE_THROWS_WITH(tessel::inputs::load_image(bad),
                         Catch::Contains("bad.ppm") && Catch::Contains("more digits than fit in 32 bits"));
   }
+  // 16-bit grey: stb_image 2.27 overflows its buffer converting it to RGB.
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(write("grey16.pgm", "P5 2 1 65535\n" + std::string(4, '\x40'))),
+                      Catch::Contains("grey16.pgm") && Catch::Contains("16-bit greyscale PGM"));
   const auto img = tessel::inputs::load_image(write("good.ppm", "P6\n# c\n2 1\n255\n" + pixels));
   CHECK(img.nx == 2);
   CHECK(img.ny == 1);
