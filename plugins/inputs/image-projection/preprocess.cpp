@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -148,7 +150,14 @@ void check_pnm_header(const std::filesystem::path& file) {
 bool probe_image(const std::filesystem::path& file, int* nx, int* ny) {
   check_pnm_header(file);
   int nc = 0;
-  return stbi_info(file.string().c_str(), nx, ny, &nc) != 0;
+  if (!stbi_info(file.string().c_str(), nx, ny, &nc)) return false;
+  // stb_image 2.27 reports a top-down BMP's height as negative (its loader
+  // takes the absolute value later), so "width x -height" passed the pixel
+  // limit below and a 54-byte BMP could make stbi_load fill gigabytes
+  // (image fuzz campaign, #18): sizes are magnitudes here.
+  auto magnitude = [](int v) { return int(std::min<int64_t>(std::llabs(int64_t(v)), INT32_MAX)); };
+  *nx = magnitude(*nx), *ny = magnitude(*ny);
+  return true;
 }
 
 RgbImage load_image(const std::filesystem::path& file) {

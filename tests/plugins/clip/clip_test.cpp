@@ -84,6 +84,38 @@ TEST_CASE("image: a PPM header number beyond 32 bits is refused before stb_image
   std::filesystem::remove_all(dir);
 }
 
+// stb_image reports a top-down BMP's height as negative: "16,000,000 x -8"
+// (128 megapixels, decoded from a 54-byte file since stb reads zeros past the
+// end) slipped under the 64-megapixel limit (image fuzz campaign, #18).
+TEST_CASE("image: a top-down BMP counts its height's magnitude against the pixel limit") {
+  const auto dir = std::filesystem::temp_directory_path() / ("tessel-bmp-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto bmp = [&](const std::string& name, int32_t w, int32_t h) {
+    std::string b = "BM";
+    auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) b += char((v >> (8 * i)) & 0xff); };
+    auto u16 = [&](uint16_t v) { b += char(v & 0xff), b += char(v >> 8); };
+    const uint32_t row = (uint32_t(w) * 3 + 3) / 4 * 4;
+    const uint32_t pixels = w <= 4 ? row * uint32_t(h < 0 ? -h : h) : 0;  // big ones: header only
+    u32(54 + pixels), u32(0), u32(54);                                    // file header
+    u32(40), u32(uint32_t(w)), u32(uint32_t(h)), u16(1), u16(24), u32(0), u32(pixels), u32(2835), u32(2835),
+        u32(0), u32(0);
+    b += std::string(pixels, '\x40');
+    std::ofstream(dir / name, std::ios::binary) << b;
+    return dir / name;
+  };
+  int nx = 0, ny = 0;
+  REQUIRE(tessel::inputs::probe_image(bmp("huge.bmp", 16000000, -8), &nx, &ny));
+  CHECK(nx == 16000000);
+  CHECK(ny == 8);
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(dir / "huge.bmp"),
+                      Catch::Contains("huge.bmp") && Catch::Contains("16000000 x 8 pixels, more than the 67108864"));
+  const auto img = tessel::inputs::load_image(bmp("small.bmp", 2, -3));  // a legal top-down BMP still decodes
+  CHECK(img.nx == 2);
+  CHECK(img.ny == 3);
+  CHECK(img.data == std::vector<uint8_t>(18, 0x40));
+  std::filesystem::remove_all(dir);
+}
+
 // An empty IDAT chunk is legal PNG; stb_image meets it with memcpy(NULL, p,
 // 0), which the sanitizer builds let pass for stb alone (stb_image_impl.cpp;
 // image fuzz campaign, #18). Under ASan + UBSan this test fails without that.
