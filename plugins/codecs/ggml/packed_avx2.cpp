@@ -126,7 +126,9 @@ void quantize_k_blocks(const float* x, ActK<G>* out, size_t nb) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   for (size_t b = 0; b < nb; ++b, x += QK_K) {
     __m256 m = _mm256_setzero_ps();
-    for (int i = 0; i < QK_K; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+    // The running max second, as in quantize_q8_blocks: a NaN is skipped as
+    // the scalar quantizer skips it, instead of hiding the values before it.
+    for (int i = 0; i < QK_K; i += 8) m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)), m);
     const float amax = hmax(m);
     ActK<G>& o = out[b];
     if (amax == 0.0f) {

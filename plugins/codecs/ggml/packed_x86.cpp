@@ -101,7 +101,9 @@ void quantize_k_blocks(const float* x, ActK* out, size_t nb) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
   for (size_t b = 0; b < nb; ++b, x += QK_K) {
     __m512 m = _mm512_setzero_ps();
-    for (int i = 0; i < QK_K; i += 16) m = _mm512_max_ps(m, _mm512_andnot_ps(sign, _mm512_loadu_ps(x + i)));
+    // The running max second, as in quantize_q8_blocks: a NaN is skipped as
+    // the scalar quantizer skips it, instead of hiding the values before it.
+    for (int i = 0; i < QK_K; i += 16) m = _mm512_max_ps(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + i)), m);
     const float amax = _mm512_reduce_max_ps(m);
     ActK& o = out[b];
     if (amax == 0.0f) {

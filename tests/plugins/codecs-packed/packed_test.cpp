@@ -174,10 +174,12 @@ TEST_CASE("scalar Q8 quantizers take NaN and infinite values", "[packed]") {
 // activation quantizers: max_ps with the running max first let a NaN lane
 // forget what came before it, the block was scaled by too small an amax and
 // its quants overflowed (UBSan: 8 * sum in the AVX2 Q4_0 tile, found by the
-// model-load fuzz target). Packed and scalar now agree on such rows.
+// model-load fuzz target). Packed and scalar now agree on such rows. The
+// Q8_K activations of the K-quants had the same operand order (no overflow
+// there, their quants clamp, but a different scale from the scalar codec).
 TEST_CASE("packed Q8 activations of rows with NaN match the scalar codecs", "[packed]") {
-  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0}) {
-    const size_t n_out = 16, n_in = 64, wrow = row_bytes(t, int64_t(n_in));
+  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q6_K}) {
+    const size_t n_out = 16, n_in = t == TypeId::Q6_K ? 256 : 64, wrow = row_bytes(t, int64_t(n_in));
     // Weights of 0 where x is NaN: what a NaN's quant contributes is not the
     // point (the SIMD dots treat an activation quant of -128 differently).
     std::mt19937 rng(11);
