@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "support.hpp"
+#include "tessel/hf_tokenizer.hpp"
 #include "tessel/vocab.hpp"
 #include "tok_support.hpp"
 
@@ -147,6 +148,36 @@ TEST_CASE("convert-tokenizer refuses what it cannot map") {
   CHECK(tok->decode(tok->encode("ab ba", {false, false})) == "ab ba");
   // 'c' has no token and no <0x63>: the unknown token, which decodes to nothing.
   CHECK(tok->encode("c", {false, false}) == std::vector<tessel::TokenId>{0});
+}
+
+// Ids with no token become [PADn] fillers, one string each: a 343-byte
+// tokenizer.json naming id 111111111 took 2.9 GB (tokenizer-json fuzz
+// target, #18). Fillers may at most match the listed tokens (+ 1024), from
+// the ids or from config.json's vocab_size (safetensors checkpoints).
+TEST_CASE("convert-tokenizer refuses ids that would be mostly fillers") {
+  const fs::path dir = temp_dir();
+  auto json = [](const std::string& top_id) {
+    return R"({"normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+               "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", "merges": [],
+               "vocab": {"<unk>": 0, "<s>": )" + top_id + R"(, "a": 2, "b": 3}}})";
+  };
+  write_text(dir / "huge.json", json("111111111"));
+  RunResult r = run_tessel({"convert-tokenizer", (dir / "huge.json").string(), (dir / "o.gguf").string()});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("huge.json: token id 111111111 leaves 111111108 ids without a token for 4 listed") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "o.gguf"));
+  // Up to twice the listed tokens + 1024 still converts, gaps filled.
+  write_text(dir / "gaps.json", json("1031"));
+  r = run_tessel({"convert-tokenizer", (dir / "gaps.json").string(), (dir / "o.gguf").string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(load_tokenizer(dir / "o.gguf")->vocab_size() == 1032);
+  // The same bound on a checkpoint's vocab_size.
+  CHECK(tessel::import_hf_tokenizer(dir / "gaps.json", {}, 1032).has("tokenizer.ggml.tokens"));
+  CHECK_THROWS_WITH(tessel::import_hf_tokenizer(dir / "gaps.json", {}, 1033),
+                    Catch::Contains("gaps.json: config.json's vocab_size 1033 would pad 4 listed tokens"));
+  fs::remove_all(dir);
 }
 
 TEST_CASE("convert-tokenizer imports a WordPiece (BERT) tokenizer.json as llama.cpp's bert vocabulary") {

@@ -139,8 +139,21 @@ TokenList collect_tokens(const json& j, const json& model, const std::string& sr
       list.added_special[id] = t.value("special", false);
     }
   if (by_id.empty()) throw Error(src + ": the vocabulary is empty");
-  const int64_t n = std::max(by_id.rbegin()->first + 1, n_vocab);
-  if (n > (int64_t(1) << 31)) throw Error(src + ": token id " + std::to_string(n - 1) + " is too large");
+  // Gaps and padding become [PADn] strings, one per id: a 300-byte file
+  // naming id 111111111 used to ask for 3 GB (tokenizer-json fuzz target,
+  // #18). Real checkpoints pad a few hundred ids (Qwen2.5: 151,665 tokens,
+  // vocab_size 152,064), so fillers may at most match the listed tokens.
+  const int64_t listed = int64_t(by_id.size()), top = by_id.rbegin()->first + 1;
+  const int64_t max_ids = 2 * listed + 1024;
+  if (top > max_ids)
+    throw Error(src + ": token id " + std::to_string(top - 1) + " leaves " + std::to_string(top - listed) +
+                " ids without a token for " + std::to_string(listed) + " listed; expected ids below " +
+                std::to_string(max_ids) + " (twice the listed tokens + 1024)");
+  if (n_vocab > max_ids)
+    throw Error(src + ": config.json's vocab_size " + std::to_string(n_vocab) + " would pad " +
+                std::to_string(listed) + " listed tokens with " + std::to_string(n_vocab - listed) +
+                " fillers; expected at most " + std::to_string(max_ids) + " (twice the listed tokens + 1024)");
+  const int64_t n = std::max(top, n_vocab);
   list.tokens.resize(size_t(n));
   list.types.assign(size_t(n), kNormal);
   for (int64_t i = 0; i < n; ++i) {
