@@ -116,6 +116,24 @@ TEST_CASE("image: a top-down BMP counts its height's magnitude against the pixel
   std::filesystem::remove_all(dir);
 }
 
+// stb_image sizes its IDAT buffer from the chunk's declared length before
+// reading: a PNG declaring a 1 GiB IDAT made it allocate 2 GiB (image fuzz
+// target in CI, #18). A chunk that runs past the file's end is refused first.
+TEST_CASE("image: a PNG chunk longer than the file is refused before stb_image reads it") {
+  const auto png = shared_path("golden/mtmd-gemma3/images/grad32.png");
+  std::ifstream in(png, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t idat = bytes.find("IDAT");
+  REQUIRE(idat != std::string::npos);
+  bytes.replace(idat - 4, 4, std::string("\x40\0\0\0", 4));  // 1 GiB
+  const auto dir = std::filesystem::temp_directory_path() / ("tessel-png-big-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "big-idat.png", std::ios::binary) << bytes;
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(dir / "big-idat.png"),
+                      Catch::Contains("big-idat.png: PNG chunk at byte") && Catch::Contains("declares 1073741824 bytes"));
+  std::filesystem::remove_all(dir);
+}
+
 // An empty IDAT chunk is legal PNG; stb_image meets it with memcpy(NULL, p,
 // 0), which the sanitizer builds let pass for stb alone (stb_image_impl.cpp;
 // image fuzz campaign, #18). Under ASan + UBSan this test fails without that.
