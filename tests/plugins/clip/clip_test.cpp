@@ -8,6 +8,7 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "image.hpp"
 #include "mm_support.hpp"
@@ -26,6 +27,15 @@ std::shared_ptr<tessel::VisionModel> projector() {
   return vm;
 }
 
+
+// grad32.png's bytes and the offset of its first IDAT chunk (its length field).
+std::pair<std::string, size_t> grad32_png_bytes() {
+  std::ifstream in(shared_path("golden/mtmd-gemma3/images/grad32.png"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t idat = bytes.find("IDAT");
+  REQUIRE(idat != std::string::npos);
+  return {bytes, idat - 4};
+}
 
 }  // namespace
 
@@ -120,12 +130,8 @@ TEST_CASE("image: a top-down BMP counts its height's magnitude against the pixel
 // reading: a PNG declaring a 1 GiB IDAT made it allocate 2 GiB (image fuzz
 // target in CI, #18). A chunk that runs past the file's end is refused first.
 TEST_CASE("image: a PNG chunk longer than the file is refused before stb_image reads it") {
-  const auto png = shared_path("golden/mtmd-gemma3/images/grad32.png");
-  std::ifstream in(png, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t idat = bytes.find("IDAT");
-  REQUIRE(idat != std::string::npos);
-  bytes.replace(idat - 4, 4, std::string("\x40\0\0\0", 4));  // 1 GiB
+  auto [bytes, chunk] = grad32_png_bytes();
+  bytes.replace(chunk, 4, std::string("\x40\0\0\0", 4));  // 1 GiB
   const auto dir = std::filesystem::temp_directory_path() / ("tessel-png-big-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "big-idat.png", std::ios::binary) << bytes;
@@ -139,11 +145,8 @@ TEST_CASE("image: a PNG chunk longer than the file is refused before stb_image r
 // image fuzz campaign, #18). Under ASan + UBSan this test fails without that.
 TEST_CASE("image: a PNG whose first IDAT chunk is empty decodes like the original") {
   const auto png = shared_path("golden/mtmd-gemma3/images/grad32.png");
-  std::ifstream in(png, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t idat = bytes.find("IDAT");
-  REQUIRE(idat != std::string::npos);
-  bytes.insert(idat - 4, std::string("\0\0\0\0IDAT\x35\xaf\x06\x1e", 12));  // length 0, type, CRC
+  auto [bytes, chunk] = grad32_png_bytes();
+  bytes.insert(chunk, std::string("\0\0\0\0IDAT\x35\xaf\x06\x1e", 12));  // length 0, type, CRC
   const auto dir = std::filesystem::temp_directory_path() / ("tessel-png-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "empty-idat.png", std::ios::binary) << bytes;
