@@ -169,11 +169,64 @@ void check_png_chunks(const std::filesystem::path& file) {
   }
 }
 
+// stb_image 2.27 builds a JPEG Huffman table without checking that its 16
+// code counts add up to at most 256: the symbols then overrun the table's
+// arrays inside the decoder's heap block (UBSan, image fuzz campaign, #18;
+// stb 2.28 added the check). This follows the markers the way stb reads them
+// (segment lengths, 0xFF fill, scan data up to the next marker that is not a
+// stuffed byte or a restart) and reads every DHT segment as stb would, so
+// bytes that merely look like a DHT inside an APP payload are skipped.
+void check_jpeg_huffman_tables(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (in.peek() != 0xff) return;  // every JPEG starts with a marker
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t pos = 0;
+  auto get8 = [&]() -> unsigned { return pos < bytes.size() ? uint8_t(bytes[pos++]) : 0u; };
+  auto get16 = [&] { const unsigned hi = get8(); return hi << 8 | get8(); };
+  if (get8() != 0xff) return;
+  unsigned m = 0xff;
+  while (m == 0xff && pos < bytes.size()) m = get8();
+  if (m != 0xd8) return;  // not a JPEG to stb_image
+  while (pos < bytes.size()) {
+    if (get8() != 0xff) continue;  // padding, or scan data
+    const size_t at = pos - 1;
+    m = get8();
+    while (m == 0xff && pos < bytes.size()) m = get8();
+    if (m == 0x00 || (m >= 0xd0 && m <= 0xd8)) continue;  // stuffed byte, restart, stray SOI
+    if (m == 0xd9) return;                                 // end of image
+    if (m == 0xdd || m == 0xdc) {                          // DRI, DNL: fixed size
+      pos += 4;
+      continue;
+    }
+    const bool known = m == 0xc4 || m == 0xdb || m == 0xda || (m >= 0xc0 && m <= 0xc2) ||  // DHT DQT SOS SOF
+                       (m >= 0xe0 && m <= 0xef) || m == 0xfe;                            // APPn COM
+    if (!known) return;  // stb_image stops at an unknown marker
+    const size_t start = pos;
+    const unsigned length = get16();
+    if (length < 2) return;  // stb_image refuses it
+    if (m == 0xc4) {
+      for (long left = long(length) - 2; left > 0;) {
+        const unsigned q = get8();
+        if (q >> 4 > 1 || (q & 15) > 3) return;  // stb_image refuses the table
+        unsigned codes = 0;
+        for (int i = 0; i < 16; ++i) codes += get8();
+        if (codes > 256)
+          throw Error(file.string() + ": JPEG Huffman table at byte " + std::to_string(at) + " lists " +
+                      std::to_string(codes) + " codes; a table holds at most 256");
+        pos += codes;
+        left -= 17 + long(codes);
+      }
+    }
+    pos = start + length;  // stb reads a scan's data from the end of its header
+  }
+}
+
 }  // namespace
 
 bool probe_image(const std::filesystem::path& file, int* nx, int* ny) {
   check_pnm_header(file);
   check_png_chunks(file);
+  check_jpeg_huffman_tables(file);
   int nc = 0;
   if (!stbi_info(file.string().c_str(), nx, ny, &nc)) return false;
   // stb_image 2.27 reports a top-down BMP's height as negative (its loader

@@ -10,6 +10,10 @@
 #include <string>
 #include <utility>
 
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>  // a legal JPEG to start from
+
 #include "image.hpp"
 #include "mm_support.hpp"
 #include "tessel/error.hpp"
@@ -155,6 +159,47 @@ TEST_CASE("image: a PNG whose first IDAT chunk is empty decodes like the origina
   CHECK(got.nx == want.nx);
   CHECK(got.ny == want.ny);
   CHECK(got.data == want.data);
+  std::filesystem::remove_all(dir);
+}
+
+// stb_image 2.27 trusts a JPEG Huffman table's 16 code counts; more than 256
+// in all overran the table inside its decoder (image fuzz campaign, #18). The
+// JPEG here is stb_image_write's, so a legal one is at hand: bytes that only
+// look like such a table inside an APP1 payload must not be refused.
+TEST_CASE("image: a JPEG Huffman table with more than 256 codes is refused before stb_image builds it") {
+  std::string jpeg;
+  {
+    std::vector<uint8_t> rgb(16 * 16 * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 7 % 251);
+    auto append = [](void* to, void* data, int n) {
+      static_cast<std::string*>(to)->append(static_cast<char*>(data), size_t(n));
+    };
+    REQUIRE(stbi_write_jpg_to_func(append, &jpeg, 16, 16, 3, rgb.data(), 90));
+  }
+  const size_t dht = jpeg.find("\xff\xc4");
+  REQUIRE(dht != std::string::npos);
+  const auto dir = std::filesystem::temp_directory_path() / ("tessel-jpeg-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return dir / name;
+  };
+  const auto want = tessel::inputs::load_image(write("plain.jpg", jpeg));
+  CHECK(want.nx == 16);
+
+  const std::string fake_dht = "\xff\xc4\x00\x40\x00" + std::string(16, '\x40');
+  std::string app1 = "Exif" + std::string(2, '\0') + fake_dht;
+  app1 = "\xff\xe1" + std::string(1, char((app1.size() + 2) >> 8)) + char((app1.size() + 2) & 0xff) + app1;
+  std::string with_app1 = jpeg;
+  with_app1.insert(2, app1);
+  const auto got = tessel::inputs::load_image(write("app1.jpg", with_app1));
+  CHECK(got.data == want.data);
+
+  std::string bad = jpeg;
+  bad.replace(dht + 5, 16, std::string(16, '\x20'));  // the first table: 16 x 32 = 512 codes
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(write("bad.jpg", bad)),
+                      Catch::Contains("bad.jpg: JPEG Huffman table at byte " + std::to_string(dht)) &&
+                          Catch::Contains("lists 512 codes; a table holds at most 256"));
   std::filesystem::remove_all(dir);
 }
 
