@@ -132,9 +132,9 @@ struct SynthShape {
 struct SynthPreset {
   std::string name;     // "tinyllama-1.1b"
   std::string arch;     // general.architecture of the file
-  std::string summary;  // one line for --help
-  SynthShape shape;
-  std::string variant;  // free for the plugin ("llama3": rope_freqs and base 5e5)
+  std::string summary{};  // one line for --help
+  SynthShape shape{};
+  std::string variant{};  // free for the plugin ("llama3": rope_freqs and base 5e5)
 };
 
 struct SynthTensor {

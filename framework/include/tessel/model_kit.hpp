@@ -378,7 +378,7 @@ struct DecoderSpec {
   bool always_tied = false;      // the output head is token_embd even with output.weight
   bool scale_q = false;          // Q * 1/sqrt(head_dim) before K·Q (kq_scale 1) instead of inside
   Pass::Act act = Pass::Act::silu;
-  DecoderOptions layer;
+  DecoderOptions layer{};
 };
 
 // A decoder model: read_transformer, the RMS epsilon, RoPE, the head and
@@ -439,7 +439,7 @@ struct SynthDecoder {
   bool rope_dims = false;   // write rope.dimension_count
   bool key_length = true;   // write attention.key_length / value_length (always when n_head * head_dim != n_embd)
   float eps = 1e-6f, freq_base = 10000.0f;
-  std::string last_token;   // SynthBuilder::spm_vocab's `last`
+  std::string last_token{};  // SynthBuilder::spm_vocab's `last`
 };
 SynthBuilder synth_decoder(const SynthPreset& p, const SynthDecoder& d);
 

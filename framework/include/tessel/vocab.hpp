@@ -43,7 +43,7 @@ struct VocabModel {
   std::string_view name;  // tokenizer.ggml.model
   VocabType type;
   TokenId bos = -1, eos = -1, unk = -1, sep = -1, pad = -1, mask = -1;
-  std::string_view pre;   // non-empty: replaces tokenizer.ggml.pre (gemma4)
+  std::string_view pre{};  // non-empty: replaces tokenizer.ggml.pre (gemma4)
 };
 
 struct TokenData {

@@ -363,9 +363,9 @@ const float* gelu_table() {
 
 // y[i] = gelu(x[i]) * (up ? up[i] : 1), ggml's table path: |x| >= 10 bypasses it.
 void gelu_mul(const float* x, const float* up, float* y, int64_t n) {
-  const float* table = gelu_table();
   int64_t i = 0;
 #if defined(__AVX512F__)
+  const float* table = gelu_table();
   for (; i + 16 <= n; i += 16) {
     const __m512 v = _mm512_loadu_ps(x + i);
     const __m512i h = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));

@@ -13,7 +13,7 @@ using namespace tessel::bpe;
 
 TEST_CASE("truncated and malformed sequences") {
   const BpeTokenizer& tok = test_util::tokenizer("gpt-2");
-  for (const std::string t : {std::string("\xE4"), std::string("\xE4\xBD"), std::string("\xF0\x9F\xA6"),
+  for (const std::string& t : {std::string("\xE4"), std::string("\xE4\xBD"), std::string("\xF0\x9F\xA6"),
                               std::string("\xC0\x80"), std::string("\xED\xA0\x80"),
                               std::string("\xF7\xBF\xBF\xBF"), std::string("\x80\x80\x80"),
                               std::string(1, '\0'), std::string("a\0b", 3)}) {
