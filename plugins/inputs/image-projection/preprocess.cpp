@@ -6,9 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -107,18 +107,45 @@ constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
 
 namespace {
 
+// Image files are read into memory whole and decoded from there. stb_image
+// 2.27's FILE* reader rewinds between format probes only within its first
+// 128-byte buffer: once a probe has read past it (a JPEG's SOI after 300
+// bytes of 0xFF fill), the next decoder sees stale buffer bytes, so no check
+// made on the file could predict what stb read (image fuzz campaign, #18: a
+// "JPEG" whose DHT counts were 0x0D then stale 0xFF fill overran stb's
+// Huffman table). From memory every probe rewinds to byte 0.
+constexpr uint64_t kMaxImageFileBytes = uint64_t(512) << 20;
+
+std::string read_image_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  // A FIFO or device would block or never end: only regular files are read.
+  if (!std::filesystem::is_regular_file(file, ec))
+    throw Error(file.string() + ": " + (std::filesystem::exists(file, ec) ? "not a regular file" : "no such file") +
+                "; expected an image file (PNG, JPEG, BMP, GIF, TGA, PSD, HDR or PNM)");
+  const uint64_t size = std::filesystem::file_size(file, ec);
+  if (ec) throw Error(file.string() + ": cannot read the image (" + ec.message() + ")");
+  if (size > kMaxImageFileBytes)
+    throw Error(file.string() + ": image file is " + std::to_string(size) + " bytes, more than the " +
+                std::to_string(kMaxImageFileBytes >> 20) + " MiB this reader accepts");
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes(size, '\0');
+  if (!in.read(bytes.data(), std::streamsize(size)))
+    throw Error(file.string() + ": cannot read the image (" + std::strerror(errno) + ")");
+  return bytes;
+}
+
+const stbi_uc* as_stbi(const std::string& bytes) { return reinterpret_cast<const stbi_uc*>(bytes.data()); }
+
 // stb_image 2.27 (Debian 12) reads a PGM/PPM header's width, height and
 // maximum value into an int with value * 10 + digit and no overflow check:
 // "P6 9999999999 1 255" is undefined behaviour inside stbi_info (UBSan, image
 // fuzz target, #18). This walks the header exactly as stbi__pnm_info does
 // (get8 gives 0 past the end; a digit is only taken while bytes remain) and
 // refuses a number that would not fit.
-void check_pnm_header(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  char magic[2] = {};
-  if (!in.read(magic, 2) || magic[0] != 'P' || (magic[1] != '5' && magic[1] != '6')) return;
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t pos = 0;
+void check_pnm_header(const std::string& name, const std::string& bytes) {
+  if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return;
+  const char kind = bytes[1];
+  size_t pos = 2;
   auto at_eof = [&] { return pos >= bytes.size(); };
   auto get8 = [&] { return pos < bytes.size() ? bytes[pos++] : '\0'; };
   auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
@@ -133,14 +160,14 @@ void check_pnm_header(const std::filesystem::path& file) {
     while (!at_eof() && c >= '0' && c <= '9') {
       value = value * 10 + (c - '0');
       if (value > INT32_MAX)
-        throw Error(file.string() + ": the PGM/PPM header's " + what + " has more digits than fit in 32 bits");
+        throw Error(name + ": the PGM/PPM header's " + what + " has more digits than fit in 32 bits");
       c = get8();
     }
     // stb_image 2.27 turns 16-bit grey into RGB with its 8-bit converter,
     // then reads twice the buffer it allocated (ASan: heap-buffer-overflow
     // in stbi__convert_16_to_8; image fuzz campaign replay, #18).
-    if (magic[1] == '5' && std::string(what) == "maximum value" && value > 255)
-      throw Error(file.string() + ": 16-bit greyscale PGM (maximum value " + std::to_string(value) +
+    if (kind == '5' && std::string(what) == "maximum value" && value > 255)
+      throw Error(name + ": 16-bit greyscale PGM (maximum value " + std::to_string(value) +
                   ") is not supported; expected a maximum value of at most 255");
   }
 }
@@ -148,22 +175,15 @@ void check_pnm_header(const std::filesystem::path& file) {
 // stb_image 2.27 grows its IDAT buffer to a chunk's declared length before
 // reading it: a 100-byte PNG declaring a 1 GiB chunk made it allocate 2 GiB
 // (image fuzz target, #18). No chunk of a real file runs past its end.
-void check_png_chunks(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  unsigned char head[8] = {};
-  if (!in.read(reinterpret_cast<char*>(head), 8) || std::memcmp(head, "\x89PNG\r\n\x1a\n", 8) != 0) return;
-  std::error_code ec;
-  const uint64_t size = std::filesystem::file_size(file, ec);
-  if (ec) return;
+void check_png_chunks(const std::string& name, const std::string& bytes) {
+  if (bytes.compare(0, 8, "\x89PNG\r\n\x1a\n", 8) != 0) return;
+  const uint64_t size = bytes.size();
   for (uint64_t pos = 8; pos + 8 <= size;) {
-    unsigned char h[8];
-    in.seekg(std::streamoff(pos));
-    if (!in.read(reinterpret_cast<char*>(h), 8)) return;
+    const auto* h = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
     const uint64_t length = uint64_t(h[0]) << 24 | uint64_t(h[1]) << 16 | uint64_t(h[2]) << 8 | h[3];
     if (length > size - pos - 8)
-      throw Error(file.string() + ": PNG chunk at byte " + std::to_string(pos) + " declares " +
-                  std::to_string(length) + " bytes, more than the " + std::to_string(size - pos - 8) +
-                  " left in the file");
+      throw Error(name + ": PNG chunk at byte " + std::to_string(pos) + " declares " + std::to_string(length) +
+                  " bytes, more than the " + std::to_string(size - pos - 8) + " left in the file");
     if (std::memcmp(h + 4, "IEND", 4) == 0) return;
     pos += 12 + length;
   }
@@ -176,14 +196,11 @@ void check_png_chunks(const std::filesystem::path& file) {
 // (segment lengths, 0xFF fill, scan data up to the next marker that is not a
 // stuffed byte or a restart) and reads every DHT segment as stb would, so
 // bytes that merely look like a DHT inside an APP payload are skipped.
-void check_jpeg_huffman_tables(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (in.peek() != 0xff) return;  // every JPEG starts with a marker
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+void check_jpeg_huffman_tables(const std::string& name, const std::string& bytes) {
   size_t pos = 0;
   auto get8 = [&]() -> unsigned { return pos < bytes.size() ? uint8_t(bytes[pos++]) : 0u; };
   auto get16 = [&] { const unsigned hi = get8(); return hi << 8 | get8(); };
-  if (get8() != 0xff) return;
+  if (get8() != 0xff) return;  // every JPEG starts with a marker
   unsigned m = 0xff;
   while (m == 0xff && pos < bytes.size()) m = get8();
   if (m != 0xd8) return;  // not a JPEG to stb_image
@@ -211,7 +228,7 @@ void check_jpeg_huffman_tables(const std::filesystem::path& file) {
         unsigned codes = 0;
         for (int i = 0; i < 16; ++i) codes += get8();
         if (codes > 256)
-          throw Error(file.string() + ": JPEG Huffman table at byte " + std::to_string(at) + " lists " +
+          throw Error(name + ": JPEG Huffman table at byte " + std::to_string(at) + " lists " +
                       std::to_string(codes) + " codes; a table holds at most 256");
         pos += codes;
         left -= 17 + long(codes);
@@ -221,14 +238,13 @@ void check_jpeg_huffman_tables(const std::filesystem::path& file) {
   }
 }
 
-}  // namespace
-
-bool probe_image(const std::filesystem::path& file, int* nx, int* ny) {
-  check_pnm_header(file);
-  check_png_chunks(file);
-  check_jpeg_huffman_tables(file);
+// The header checks above, then stb_image's size probe on the same bytes.
+bool probe_bytes(const std::string& name, const std::string& bytes, int* nx, int* ny) {
+  check_pnm_header(name, bytes);
+  check_png_chunks(name, bytes);
+  check_jpeg_huffman_tables(name, bytes);
   int nc = 0;
-  if (!stbi_info(file.string().c_str(), nx, ny, &nc)) return false;
+  if (!stbi_info_from_memory(as_stbi(bytes), int(bytes.size()), nx, ny, &nc)) return false;
   // stb_image 2.27 reports a top-down BMP's height as negative (its loader
   // takes the absolute value later), so "width x -height" passed the pixel
   // limit below and a 54-byte BMP could make stbi_load fill gigabytes
@@ -238,15 +254,22 @@ bool probe_image(const std::filesystem::path& file, int* nx, int* ny) {
   return true;
 }
 
+}  // namespace
+
+bool probe_image(const std::filesystem::path& file, int* nx, int* ny) {
+  return probe_bytes(file.string(), read_image_file(file), nx, ny);
+}
+
 RgbImage load_image(const std::filesystem::path& file) {
   int nx = 0, ny = 0, nc = 0;
   note_input(file);
+  const std::string bytes = read_image_file(file);
   // A few header bytes can claim a 100,000 x 100,000 image: check the size
   // before stb_image allocates it.
-  if (probe_image(file, &nx, &ny) && int64_t(nx) * int64_t(ny) > kMaxImagePixels)
+  if (probe_bytes(file.string(), bytes, &nx, &ny) && int64_t(nx) * int64_t(ny) > kMaxImagePixels)
     throw Error(file.string() + ": image is " + std::to_string(nx) + " x " + std::to_string(ny) +
                 " pixels, more than the " + std::to_string(kMaxImagePixels) + " this reader accepts");
-  unsigned char* p = stbi_load(file.string().c_str(), &nx, &ny, &nc, 3);
+  unsigned char* p = stbi_load_from_memory(as_stbi(bytes), int(bytes.size()), &nx, &ny, &nc, 3);
   if (!p)
     throw Error(file.string() + ": cannot read the image (" +
                 std::string(stbi_failure_reason() ? stbi_failure_reason() : "unknown error") +

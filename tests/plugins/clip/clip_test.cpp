@@ -203,6 +203,44 @@ TEST_CASE("image: a JPEG Huffman table with more than 256 codes is refused befor
   std::filesystem::remove_all(dir);
 }
 
+// stb_image takes any number of 0xFF fill bytes before a JPEG's SOI. Read
+// from a FILE*, its format probes rewound only within their first 128-byte
+// buffer: when the file ended inside the buffer they had reached, the JPEG
+// decoder read that buffer's stale tail. The image fuzz campaign's file
+// (291 fill bytes, then a DHT listing 13 codes, then EOF) so had 0xFF bytes
+// for code counts and overran stb's Huffman table (UBSan in the sanitizer
+// suite, #18). load_image decodes from memory, where every probe rewinds.
+TEST_CASE("image: a JPEG after 0xFF fill bytes decodes from the bytes in the file") {
+  std::string jpeg;
+  {
+    std::vector<uint8_t> rgb(8 * 8 * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 13 % 241);
+    auto append = [](void* to, void* data, int n) {
+      static_cast<std::string*>(to)->append(static_cast<char*>(data), size_t(n));
+    };
+    REQUIRE(stbi_write_jpg_to_func(append, &jpeg, 8, 8, 3, rgb.data(), 90));
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("tessel-jpeg-fill-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return dir / name;
+  };
+  const auto want = tessel::inputs::load_image(write("plain.jpg", jpeg));
+  const auto got = tessel::inputs::load_image(write("fill.jpg", std::string(300, '\xff') + jpeg));
+  CHECK(got.nx == want.nx);
+  CHECK(got.ny == want.ny);
+  CHECK(got.data == want.data);
+
+  const std::string found = std::string(291, '\xff') + "\xd8\xff\xc4\x7f" + std::string(3, '\0') + "\x0d";
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(write("found.jpg", found)),
+                      Catch::Contains("found.jpg: cannot read the image"));
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(dir / "missing.jpg"),
+                      Catch::Contains("missing.jpg: no such file; expected an image file"));
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(dir), Catch::Contains(": not a regular file; expected an image file"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("clip: the vision encoder op by op (grad32_vision_layers)") {
   const auto px = floats("mtmd-gemma3/grad32.pixels.npy");
   Collect sink;
