@@ -41,6 +41,30 @@ std::pair<std::string, size_t> grad32_png_bytes() {
   return {bytes, idat - 4};
 }
 
+// A folder of crafted image files, removed at the end of the test.
+struct ScratchFiles {
+  std::filesystem::path dir;
+  explicit ScratchFiles(const std::string& tag)
+      : dir(std::filesystem::temp_directory_path() / ("tessel-" + tag + "-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(dir);
+  }
+  ~ScratchFiles() { std::filesystem::remove_all(dir); }
+  std::filesystem::path write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return dir / name;
+  }
+};
+
+// A legal JPEG of side x side pixels (stb_image_write's) to craft from.
+std::string encode_jpeg(int side) {
+  std::vector<uint8_t> rgb(size_t(side) * side * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 7 % 251);
+  std::string jpeg;
+  auto append = [](void* to, void* data, int n) { static_cast<std::string*>(to)->append(static_cast<char*>(data), size_t(n)); };
+  REQUIRE(stbi_write_jpg_to_func(append, &jpeg, side, side, 3, rgb.data(), 90));
+  return jpeg;
+}
+
 }  // namespace
 
 TEST_CASE("clip: mmproj-tinygemma3 hyperparameters") {
@@ -74,12 +98,8 @@ TEST_CASE("image: decoding and letterbox preprocessing match llama.cpp's pixels"
 // (undefined behaviour; image fuzz target, #18): load_image refuses the file
 // first, naming it, and a header that fits still decodes.
 TEST_CASE("image: a PPM header number beyond 32 bits is refused before stb_image reads it") {
-  const auto dir = std::filesystem::temp_directory_path() / ("tessel-ppm-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto write = [&](const std::string& name, const std::string& bytes) {
-    std::ofstream(dir / name, std::ios::binary) << bytes;
-    return dir / name;
-  };
+  const ScratchFiles files("ppm");
+  auto write = [&](const std::string& name, const std::string& bytes) { return files.write(name, bytes); };
   const std::string pixels(6, '\x40');
   for (const char* header : {"P6\n12512012250 1\n255\n", "P6 2 # comment\n 99999999999 255\n",
                              "P5 1 1 4294967296\n"}) {
@@ -95,15 +115,13 @@ TEST_CASE("image: a PPM header number beyond 32 bits is refused before stb_image
   CHECK(img.nx == 2);
   CHECK(img.ny == 1);
   CHECK(img.data == std::vector<uint8_t>(6, 0x40));
-  std::filesystem::remove_all(dir);
 }
 
 // stb_image reports a top-down BMP's height as negative: "16,000,000 x -8"
 // (128 megapixels, decoded from a 54-byte file since stb reads zeros past the
 // end) slipped under the 64-megapixel limit (image fuzz campaign, #18).
 TEST_CASE("image: a top-down BMP counts its height's magnitude against the pixel limit") {
-  const auto dir = std::filesystem::temp_directory_path() / ("tessel-bmp-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const ScratchFiles files("bmp");
   auto bmp = [&](const std::string& name, int32_t w, int32_t h) {
     std::string b = "BM";
     auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) b += char((v >> (8 * i)) & 0xff); };
@@ -114,20 +132,18 @@ TEST_CASE("image: a top-down BMP counts its height's magnitude against the pixel
     u32(40), u32(uint32_t(w)), u32(uint32_t(h)), u16(1), u16(24), u32(0), u32(pixels), u32(2835), u32(2835),
         u32(0), u32(0);
     b += std::string(pixels, '\x40');
-    std::ofstream(dir / name, std::ios::binary) << b;
-    return dir / name;
+    return files.write(name, b);
   };
   int nx = 0, ny = 0;
   REQUIRE(tessel::inputs::probe_image(bmp("huge.bmp", 16000000, -8), &nx, &ny));
   CHECK(nx == 16000000);
   CHECK(ny == 8);
-  REQUIRE_THROWS_WITH(tessel::inputs::load_image(dir / "huge.bmp"),
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(files.dir / "huge.bmp"),
                       Catch::Contains("huge.bmp") && Catch::Contains("16000000 x 8 pixels, more than the 67108864"));
   const auto img = tessel::inputs::load_image(bmp("small.bmp", 2, -3));  // a legal top-down BMP still decodes
   CHECK(img.nx == 2);
   CHECK(img.ny == 3);
   CHECK(img.data == std::vector<uint8_t>(18, 0x40));
-  std::filesystem::remove_all(dir);
 }
 
 // stb_image sizes its IDAT buffer from the chunk's declared length before
@@ -136,12 +152,9 @@ TEST_CASE("image: a top-down BMP counts its height's magnitude against the pixel
 TEST_CASE("image: a PNG chunk longer than the file is refused before stb_image reads it") {
   auto [bytes, chunk] = grad32_png_bytes();
   bytes.replace(chunk, 4, std::string("\x40\0\0\0", 4));  // 1 GiB
-  const auto dir = std::filesystem::temp_directory_path() / ("tessel-png-big-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "big-idat.png", std::ios::binary) << bytes;
-  REQUIRE_THROWS_WITH(tessel::inputs::load_image(dir / "big-idat.png"),
+  const ScratchFiles files("png-big");
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(files.write("big-idat.png", bytes)),
                       Catch::Contains("big-idat.png: PNG chunk at byte") && Catch::Contains("declares 1073741824 bytes"));
-  std::filesystem::remove_all(dir);
 }
 
 // An empty IDAT chunk is legal PNG; stb_image meets it with memcpy(NULL, p,
@@ -151,15 +164,12 @@ TEST_CASE("image: a PNG whose first IDAT chunk is empty decodes like the origina
   const auto png = shared_path("golden/mtmd-gemma3/images/grad32.png");
   auto [bytes, chunk] = grad32_png_bytes();
   bytes.insert(chunk, std::string("\0\0\0\0IDAT\x35\xaf\x06\x1e", 12));  // length 0, type, CRC
-  const auto dir = std::filesystem::temp_directory_path() / ("tessel-png-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "empty-idat.png", std::ios::binary) << bytes;
+  const ScratchFiles files("png");
   const auto want = tessel::inputs::load_image(png);
-  const auto got = tessel::inputs::load_image(dir / "empty-idat.png");
+  const auto got = tessel::inputs::load_image(files.write("empty-idat.png", bytes));
   CHECK(got.nx == want.nx);
   CHECK(got.ny == want.ny);
   CHECK(got.data == want.data);
-  std::filesystem::remove_all(dir);
 }
 
 // stb_image 2.27 trusts a JPEG Huffman table's 16 code counts; more than 256
@@ -167,23 +177,11 @@ TEST_CASE("image: a PNG whose first IDAT chunk is empty decodes like the origina
 // JPEG here is stb_image_write's, so a legal one is at hand: bytes that only
 // look like such a table inside an APP1 payload must not be refused.
 TEST_CASE("image: a JPEG Huffman table with more than 256 codes is refused before stb_image builds it") {
-  std::string jpeg;
-  {
-    std::vector<uint8_t> rgb(16 * 16 * 3);
-    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 7 % 251);
-    auto append = [](void* to, void* data, int n) {
-      static_cast<std::string*>(to)->append(static_cast<char*>(data), size_t(n));
-    };
-    REQUIRE(stbi_write_jpg_to_func(append, &jpeg, 16, 16, 3, rgb.data(), 90));
-  }
+  const std::string jpeg = encode_jpeg(16);
   const size_t dht = jpeg.find("\xff\xc4");
   REQUIRE(dht != std::string::npos);
-  const auto dir = std::filesystem::temp_directory_path() / ("tessel-jpeg-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto write = [&](const std::string& name, const std::string& bytes) {
-    std::ofstream(dir / name, std::ios::binary) << bytes;
-    return dir / name;
-  };
+  const ScratchFiles files("jpeg");
+  auto write = [&](const std::string& name, const std::string& bytes) { return files.write(name, bytes); };
   const auto want = tessel::inputs::load_image(write("plain.jpg", jpeg));
   CHECK(want.nx == 16);
 
@@ -200,7 +198,6 @@ TEST_CASE("image: a JPEG Huffman table with more than 256 codes is refused befor
   REQUIRE_THROWS_WITH(tessel::inputs::load_image(write("bad.jpg", bad)),
                       Catch::Contains("bad.jpg: JPEG Huffman table at byte " + std::to_string(dht)) &&
                           Catch::Contains("lists 512 codes; a table holds at most 256"));
-  std::filesystem::remove_all(dir);
 }
 
 // stb_image takes any number of 0xFF fill bytes before a JPEG's SOI. Read
@@ -211,21 +208,9 @@ TEST_CASE("image: a JPEG Huffman table with more than 256 codes is refused befor
 // for code counts and overran stb's Huffman table (UBSan in the sanitizer
 // suite, #18). load_image decodes from memory, where every probe rewinds.
 TEST_CASE("image: a JPEG after 0xFF fill bytes decodes from the bytes in the file") {
-  std::string jpeg;
-  {
-    std::vector<uint8_t> rgb(8 * 8 * 3);
-    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 13 % 241);
-    auto append = [](void* to, void* data, int n) {
-      static_cast<std::string*>(to)->append(static_cast<char*>(data), size_t(n));
-    };
-    REQUIRE(stbi_write_jpg_to_func(append, &jpeg, 8, 8, 3, rgb.data(), 90));
-  }
-  const auto dir = std::filesystem::temp_directory_path() / ("tessel-jpeg-fill-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  auto write = [&](const std::string& name, const std::string& bytes) {
-    std::ofstream(dir / name, std::ios::binary) << bytes;
-    return dir / name;
-  };
+  const std::string jpeg = encode_jpeg(8);
+  const ScratchFiles files("jpeg-fill");
+  auto write = [&](const std::string& name, const std::string& bytes) { return files.write(name, bytes); };
   const auto want = tessel::inputs::load_image(write("plain.jpg", jpeg));
   const auto got = tessel::inputs::load_image(write("fill.jpg", std::string(300, '\xff') + jpeg));
   CHECK(got.nx == want.nx);
@@ -235,10 +220,9 @@ TEST_CASE("image: a JPEG after 0xFF fill bytes decodes from the bytes in the fil
   const std::string found = std::string(291, '\xff') + "\xd8\xff\xc4\x7f" + std::string(3, '\0') + "\x0d";
   REQUIRE_THROWS_WITH(tessel::inputs::load_image(write("found.jpg", found)),
                       Catch::Contains("found.jpg: cannot read the image"));
-  REQUIRE_THROWS_WITH(tessel::inputs::load_image(dir / "missing.jpg"),
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(files.dir / "missing.jpg"),
                       Catch::Contains("missing.jpg: no such file; expected an image file"));
-  REQUIRE_THROWS_WITH(tessel::inputs::load_image(dir), Catch::Contains(": not a regular file; expected an image file"));
-  std::filesystem::remove_all(dir);
+  REQUIRE_THROWS_WITH(tessel::inputs::load_image(files.dir), Catch::Contains(": not a regular file; expected an image file"));
 }
 
 TEST_CASE("clip: the vision encoder op by op (grad32_vision_layers)") {
