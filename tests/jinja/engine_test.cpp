@@ -70,6 +70,27 @@ TEST_CASE("for loops, loop variables, else and filters") {
   CHECK(render("{% for m in messages %}{{ m.role }}:{{ m['content'] }}{% endfor %}") == "user:hi");
 }
 
+// Jinja2 (with loopcontrols) gives these; break / continue outside a loop is
+// a compile error there. Found by the chat-template fuzz target: a top-level
+// {% break %} escaped the render as a non-std exception and aborted.
+TEST_CASE("break and continue: text before them stays, outside a loop they are refused") {
+  CHECK(render("{% for x in [1, 2, 3] %}{% if true %}A{{ x }}{% break %}{% endif %}B{% endfor %}") == "A1");
+  CHECK(render("{% for x in [1, 2] %}{% if x %}<{{ x }}{% if x == 1 %}|{% continue %}{% endif %}>{% endif %}"
+               "{% endfor %}") == "<1|<2>");
+  CHECK(render("{% for x in [1, 2] %}{% set y %}Q{% break %}{% endset %}{{ y }}{% endfor %}") == "");
+  CHECK(render("{% for a in [1, 2] %}{{ a }}{% for b in [] %}{% else %}{% break %}{% endfor %}{% endfor %}") == "1");
+  CHECK(render("{% macro m() %}{% for x in [1, 2] %}{{ x }}{% break %}{% endfor %}{% endmacro %}{{ m() }}") == "1");
+  CHECK_THAT(error_of("{%- break -%} hi"), Catch::Contains("'break' outside a for loop") && Catch::Contains("line 1"));
+  CHECK_THAT(error_of("\n{% if true %}{% continue %}{% endif %}"),
+             Catch::Contains("'continue' outside a for loop") && Catch::Contains("line 2"));
+  CHECK_THAT(error_of("{% for x in [1] %}{% macro m() %}{% break %}{% endmacro %}{% endfor %}"),
+             Catch::Contains("'break' outside a for loop"));
+  CHECK_THAT(error_of("{% for x in [] %}{% else %}{% break %}{% endfor %}"), Catch::Contains("'break' outside a for loop"));
+  CHECK_THAT(error_of("{% macro m() %}{{ caller() }}{% endmacro %}{% for x in [1] %}{% call m() %}{% break %}"
+                      "{% endcall %}{% endfor %}"),
+             Catch::Contains("'break' outside a for loop"));
+}
+
 TEST_CASE("set, namespaces, macros and call blocks") {
   CHECK(render("{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{% endfor %}{{ x }}") == "1");
   CHECK(render("{% set ns = namespace(n=0) %}{% for i in [1, 2] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}") ==

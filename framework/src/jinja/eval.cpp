@@ -11,8 +11,14 @@
 namespace tessel::jinja {
 namespace {
 
-struct BreakSignal {};
-struct ContinueSignal {};
+// break / continue unwind to their loop carrying what the statements they
+// leave had written: an if body is inline in Jinja, so its text before a
+// break stays in the output.
+struct LoopSignal {
+  std::string written;
+};
+struct BreakSignal : LoopSignal {};
+struct ContinueSignal : LoopSignal {};
 
 ValuePtr eval(const Ast& n, Context& ctx);
 
@@ -36,6 +42,18 @@ void gather(const Value& v, std::string& out, size_t limit) {
 ValuePtr run_block(const AstList& stmts, Context& ctx) {
   std::string out;
   for (const auto& s : stmts) gather(*eval(*s, ctx), out, ctx.state->output_limit);
+  return make_string(std::move(out));
+}
+
+// An if body: what it wrote before a break / continue goes with the signal.
+ValuePtr run_inline(const AstList& stmts, Context& ctx) {
+  std::string out;
+  try {
+    for (const auto& s : stmts) gather(*eval(*s, ctx), out, ctx.state->output_limit);
+  } catch (LoopSignal& signal) {
+    signal.written.insert(0, out);
+    throw;
+  }
   return make_string(std::move(out));
 }
 
@@ -397,9 +415,11 @@ ValuePtr for_loop(const Ast& n, Context& ctx) {
     bind_item(selected[k], scope);
     try {
       for (const auto& s : n.body) gather(*eval(*s, scope), out, ctx.state->output_limit);
-    } catch (const ContinueSignal&) {
+    } catch (const ContinueSignal& signal) {
+      gather(*make_string(signal.written), out, ctx.state->output_limit);
       continue;
-    } catch (const BreakSignal&) {
+    } catch (const BreakSignal& signal) {
+      gather(*make_string(signal.written), out, ctx.state->output_limit);
       break;
     }
   }
@@ -449,7 +469,7 @@ ValuePtr eval_node(const Ast& n, Context& ctx) {
     case Node::Binary: return binary(n, ctx);
     case Node::Ternary: return eval(*n.a, ctx)->truthy() ? eval(*n.b, ctx) : eval(*n.c, ctx);
     case Node::Select: return eval(*n.b, ctx)->truthy() ? eval(*n.a, ctx) : make_undefined();
-    case Node::If: return run_block(eval(*n.a, ctx)->truthy() ? n.body : n.alt, ctx);
+    case Node::If: return run_inline(eval(*n.a, ctx)->truthy() ? n.body : n.alt, ctx);
     case Node::For: return for_loop(n, ctx);
     case Node::Set:
       assign(*n.a, n.b ? eval(*n.b, ctx) : run_block(n.body, ctx), ctx);

@@ -169,6 +169,7 @@ class Parser {
       n->str = id->str;
       n->list = arguments();
       expect(Tok::CloseStmt, "%}");
+      LoopScope outside(*this, 0);  // a macro body is a function of its own
       n->body = block_until({"endmacro"}, "macro", at);
       end_tag("endmacro");
     } else if (name == "for") {
@@ -177,14 +178,20 @@ class Parser {
       expect_ident("in");
       n->b = expression();
       expect(Tok::CloseStmt, "%}");
-      n->body = block_until({"endfor", "else"}, "for loop", at);
-      if (at_stmt({"else"})) {
+      {
+        LoopScope inside(*this, loops_ + 1);
+        n->body = block_until({"endfor", "else"}, "for loop", at);
+      }
+      if (at_stmt({"else"})) {  // runs when nothing was looped over: outside the loop
         cur_ += 2;
         expect(Tok::CloseStmt, "%}");
         n->alt = block_until({"endfor"}, "for loop", at);
       }
       end_tag("endfor");
     } else if (name == "break" || name == "continue") {
+      // As in Jinja2, where such a template fails to compile; here a loop
+      // signal would otherwise escape the render (chat-template fuzz target).
+      if (loops_ == 0) throw SyntaxError("'" + name + "' outside a for loop", toks_[at].pos);
       expect(Tok::CloseStmt, "%}");
       n = node(name == "break" ? Node::Break : Node::Continue, at);
     } else if (name == "call") {
@@ -197,6 +204,7 @@ class Parser {
       call->list = arguments();
       n->a = std::move(call);
       expect(Tok::CloseStmt, "%}");
+      LoopScope outside(*this, 0);  // the body is the macro `caller`
       n->body = block_until({"endcall"}, "call block", at);
       end_tag("endcall");
     } else if (name == "filter") {
@@ -256,6 +264,14 @@ class Parser {
       if (++p.depth_ > 256) throw SyntaxError("template nested deeper than 256 levels", p.peek().pos);
     }
     ~Nest() { --p.depth_; }
+  };
+  // How many for loops enclose the statement being parsed (within the
+  // innermost macro or call block), for break / continue.
+  struct LoopScope {
+    Parser& p;
+    int saved;
+    LoopScope(Parser& parser, int loops) : p(parser), saved(parser.loops_) { p.loops_ = loops; }
+    ~LoopScope() { p.loops_ = saved; }
   };
 
   AstPtr expression() {
@@ -530,6 +546,7 @@ class Parser {
   const std::vector<Token>& toks_;
   size_t cur_ = 0;
   int depth_ = 0;
+  int loops_ = 0;
 };
 
 }  // namespace
