@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -16,6 +17,8 @@
 using Catch::Contains;
 using tessel::test::run_tessel;
 using tessel::test::shared_path;
+using tessel::test::temp_dir;
+using tessel::test::write_text;
 
 namespace {
 
@@ -61,6 +64,20 @@ TEST_CASE("-c and -t beyond their limits fail on one line naming the flag") {
   r = run_tessel({"generate", "-m", stories(), "-p", "Once", "-n", "2", "-t", "5000"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("-t") && Contains("5000") && Contains("cores"));
+  r = run_tessel({"generate", "-m", stories(), "-p", "Once", "-n", "2", "-t", "1000"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("-t") && Contains("1000"));
+}
+
+TEST_CASE("a pipeline config's runtime.threads beyond the limit fails on one line naming the key") {
+  const auto dir = temp_dir();
+  write_text(dir / "many-threads.yaml", "task: generate\nmodel: { path: " + stories() +
+                                            " }\ninputs:\n  - { adapter: tokens, text: Once }\n"
+                                            "runtime: { threads: 100000 }\ngenerate: { max_tokens: 2 }\n");
+  auto r = run_tessel({"run", (dir / "many-threads.yaml").string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("many-threads.yaml") && Contains("runtime.threads") && Contains("100000"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 
 TEST_CASE("sampler values: NaN, infinities and out-of-range probabilities are refused") {

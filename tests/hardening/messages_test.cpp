@@ -82,7 +82,7 @@ TEST_CASE("quantize to a device streams into it and reports a full device") {
   CHECK(fs::is_character_file("/dev/null"));
 }
 
-TEST_CASE("embed, logits and convert-tokenizer refuse an output that is one of their inputs") {
+TEST_CASE("embed, logits, convert-tokenizer and image-embed refuse an output that is one of their inputs") {
   fs::path dir = temp_dir();
   write_text(dir / "texts.txt", "a cat\na dog\n");
   auto r = run_tessel({"embed", "-m", bert(), "-f", (dir / "texts.txt").string(), "-o", (dir / "texts.txt").string()});
@@ -94,10 +94,25 @@ TEST_CASE("embed, logits and convert-tokenizer refuse an output that is one of t
   expect_error(r, 1, "same file as the input");
   CHECK(read_text(dir / "m.gguf") == read_text(stories()));
 
-  write_text(dir / "tokenizer.json", "{}");
+  // A tokenizer.json that converts, so only the same-file check can refuse it.
+  const std::string tok =
+      R"({"model": {"type": "BPE", "vocab": {"<unk>": 0, "<s>": 1, "</s>": 2, "\u2581": 3, "a": 4, "b": 5, "ab": 6},)"
+      R"( "merges": ["a b"], "byte_fallback": true, "unk_token": "<unk>"},)"
+      R"( "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"}]}})";
+  write_text(dir / "tokenizer.json", tok);
+  r = run_tessel({"convert-tokenizer", (dir / "tokenizer.json").string(), (dir / "vocab.gguf").string()});
+  CHECK(r.exit_code == 0);
   r = run_tessel({"convert-tokenizer", (dir / "tokenizer.json").string(), (dir / "tokenizer.json").string()});
-  CHECK(r.exit_code == 1);
-  CHECK(read_text(dir / "tokenizer.json") == "{}");
+  expect_error(r, 1, "same file as the input");
+  CHECK(read_text(dir / "tokenizer.json") == tok);
+
+  const std::string mmproj = shared_path("models/mmproj/mmproj-tinygemma3.gguf").string();
+  const fs::path png = shared_path("golden/mtmd-gemma3/images/grad32.png");
+  fs::copy_file(png, dir / "img.png");
+  r = run_tessel({"image-embed", "--mmproj", mmproj, "--image", (dir / "img.png").string(), "-o",
+                  (dir / "img.png").string()});
+  expect_error(r, 1, "same file as the input");
+  CHECK(read_text(dir / "img.png") == read_text(png));
 }
 
 TEST_CASE("embed -o to a full device, to a folder, and to stdout") {

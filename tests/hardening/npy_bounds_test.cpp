@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "support.hpp"
 #include "tessel/error.hpp"
@@ -80,10 +81,21 @@ TEST_CASE("logits --embd with an overflowing .npy shape fails on one line") {
 TEST_CASE("image-embed with an overflowing or empty rows .npy writes nothing") {
   fs::path dir = temp_dir();
   const std::string mmproj = shared_path("models/mmproj/mmproj-tinygemma3.gguf").string();
-  write_text(dir / "wrap.npy", npy("<f4", "(144115188075855872, 128)", 256));
-  auto r = run_tessel({"image-embed", "--mmproj", mmproj, "--image", (dir / "wrap.npy").string(), "-o",
-                       (dir / "out.npy").string()});
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Contains("wrap.npy"));
-  CHECK_FALSE(fs::exists(dir / "out.npy"));
+  // 2^57 x 128 wraps to 0 elements; (2^57 + 1) x 128 to 128, which unchecked
+  // gave one row of width 0 and a (2^57 + 1, 0) .npy written with exit 0.
+  const std::pair<const char*, const char*> cases[] = {
+      {"(144115188075855872, 128)", "more elements"},
+      {"(144115188075855873, 128)", "more elements"},
+      {"(0, 128)", "holds no projected rows"},
+  };
+  for (const auto& [shape, why] : cases) {
+    INFO(shape);
+    write_text(dir / "rows.npy", npy("<f4", shape, 512));
+    auto r = run_tessel({"image-embed", "--mmproj", mmproj, "--image", (dir / "rows.npy").string(), "-o",
+                         (dir / "out.npy").string()});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains("rows.npy") && Contains(why));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(dir / "out.npy"));
+  }
 }
