@@ -21,9 +21,9 @@ std::string render(const std::string& src, ordered_json extra = ordered_json::ob
   return tessel::ChatTemplate(src).render(ordered_json::array({{{"role", "user"}, {"content", "hi"}}}), opt);
 }
 
-std::string error_of(const std::string& src) {
+std::string error_of(const std::string& src, ordered_json extra = ordered_json::object()) {
   try {
-    render(src);
+    render(src, std::move(extra));
   } catch (const tessel::Error& e) {
     return e.what();
   }
@@ -89,6 +89,25 @@ TEST_CASE("break and continue: text before them stays, outside a loop they are r
   CHECK_THAT(error_of("{% macro m() %}{{ caller() }}{% endmacro %}{% for x in [1] %}{% call m() %}{% break %}"
                       "{% endcall %}{% endfor %}"),
              Catch::Contains("'break' outside a for loop"));
+}
+
+// Found by the chat-template fuzz target: printing a namespace that holds
+// itself recursed until the stack overflowed. Values deeper than 256 levels
+// (a cycle, or a million nested lists) are an error where they are walked.
+TEST_CASE("values that contain themselves or nest too deep are an error, not a stack overflow") {
+  CHECK_THAT(error_of("{% set ns = namespace(x=1) %}{% set ns.x = (ns, 1) %}{{ ns.x | string }}"),
+             Catch::Contains("nested deeper than 256 levels"));
+  CHECK_THAT(error_of("{% set a = [] %}{% set _ = a.append(a) %}{{ a | tojson }}"),
+             Catch::Contains("nested deeper than 256 levels"));
+  CHECK_THAT(error_of("{% set ns = namespace(a=[]) %}{% for i in range(100000) %}{% set ns.a = [ns.a] %}{% endfor %}"
+                      "{{ ns.a }}"),
+             Catch::Contains("nested deeper than 256 levels"));
+  ordered_json deep = ordered_json::array();  // (nlohmann's own copy recurses too: keep it modest)
+  for (int i = 0; i < 1000; ++i) deep = ordered_json::array({std::move(deep)});
+  CHECK_THAT(error_of("{{ deep }}", {{"deep", deep}}),
+             Catch::Contains("input 'deep'") && Catch::Contains("nested deeper than 256 levels"));
+  CHECK(render("{% set a = [[[1, 2], {'k': (3, 4)}]] %}{{ a | string }}|{{ a | tojson }}") ==
+        "[[[1, 2], {'k': (3, 4)}]]|[[[1, 2], {\"k\": [3, 4]}]]");
 }
 
 TEST_CASE("set, namespaces, macros and call blocks") {

@@ -30,7 +30,13 @@ Context make_context(const ojson& globals, std::time_t now, bool stats) {
   Context ctx;
   ctx.state->now = now ? now : std::time(nullptr);
   ctx.state->stats = stats;
-  for (auto it = globals.begin(); it != globals.end(); ++it) ctx.set(it.key(), from_json(it.value()));
+  for (auto it = globals.begin(); it != globals.end(); ++it) {
+    try {
+      ctx.set(it.key(), from_json(it.value()));
+    } catch (const RenderError& e) {
+      throw Error("chat template input '" + it.key() + "': " + e.what());
+    }
+  }
   return ctx;
 }
 
@@ -39,6 +45,8 @@ std::string run(const Program& prog, Context& ctx) {
     return execute(prog, ctx);
   } catch (const PositionedError& e) {
     fail_at(prog, e.pos, "in " + e.construct + ": " + e.what());
+  } catch (const RenderError& e) {  // raised outside any statement: writing the output
+    throw Error(std::string("chat template: ") + e.what());
   }
 }
 

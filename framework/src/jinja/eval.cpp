@@ -31,9 +31,11 @@ void gather(const Value& v, std::string& out, size_t limit) {
     case Kind::Float:
     case Kind::Bool: out += v.to_str(); break;
     case Kind::Array:
-    case Kind::Tuple:
+    case Kind::Tuple: {
+      const ValueNest nest;
       for (const auto& x : v.items) gather(*x, out, limit);
       break;
+    }
     default: break;
   }
   if (out.size() > limit) throw RenderError("output larger than " + std::to_string(limit >> 20) + " MiB");

@@ -9,6 +9,8 @@
 
 namespace tessel::jinja {
 
+thread_local int ValueNest::value_depth = 0;
+
 std::string Value::type_name() const {
   switch (kind) {
     case Kind::Undefined: return s.empty() ? "Undefined" : "Undefined (hint: '" + s + "')";
@@ -51,6 +53,34 @@ double Value::as_float() const {
   throw RenderError(type_name() + " is not a float value");
 }
 
+ValueNest::ValueNest() {
+  if (++value_depth > kMaxValueDepth) {
+    --value_depth;
+    throw RenderError("value nested deeper than " + std::to_string(kMaxValueDepth) +
+                      " levels (a list or dict that contains itself?)");
+  }
+}
+ValueNest::~ValueNest() { --value_depth; }
+
+Value::~Value() {
+  if (items.empty() && entries.empty() && !self) return;
+  std::vector<ValuePtr> pending;
+  auto detach = [&pending](Value& v) {
+    for (auto& x : v.items) pending.push_back(std::move(x));
+    for (auto& [k, x] : v.entries) pending.push_back(std::move(k)), pending.push_back(std::move(x));
+    if (v.self) pending.push_back(std::move(v.self));
+    v.items.clear();
+    v.entries.clear();
+  };
+  detach(*this);
+  while (!pending.empty()) {
+    ValuePtr last = std::move(pending.back());
+    pending.pop_back();
+    // the last owner: its children move here first, so freeing it frees no more
+    if (last && last.use_count() == 1) detach(*last);
+  }
+}
+
 namespace {
 // std::to_string's six decimals with the trailing zeros removed, one kept: 2.5, 3.0.
 std::string float_str(double v) {
@@ -70,6 +100,7 @@ std::string Value::to_str() const {
     case Kind::None: return "None";
     case Kind::Array:
     case Kind::Tuple: {
+      const ValueNest nest;
       const bool tuple = kind == Kind::Tuple;
       std::string out = tuple ? "(" : "[";
       for (size_t k = 0; k < items.size(); ++k) out += (k ? ", " : "") + items[k]->repr();
@@ -77,6 +108,7 @@ std::string Value::to_str() const {
       return out + (tuple ? ")" : "]");
     }
     case Kind::Object: {
+      const ValueNest nest;
       std::string out = "{";
       for (size_t k = 0; k < entries.size(); ++k)
         out += (k ? ", " : "") + entries[k].first->repr() + ": " + entries[k].second->repr();
@@ -273,11 +305,13 @@ ValuePtr json_to_value(const J& j) {
     case nlohmann::json::value_t::number_float: return make_float(j.template get<double>());
     case nlohmann::json::value_t::string: return make_string(j.template get<std::string>());
     case nlohmann::json::value_t::array: {
+      const ValueNest nest;
       auto arr = make_array();
       for (const auto& x : j) arr->items.push_back(json_to_value(x));
       return arr;
     }
     case nlohmann::json::value_t::object: {
+      const ValueNest nest;
       auto obj = make_object();
       for (auto it = j.begin(); it != j.end(); ++it) obj->set(it.key(), json_to_value(it.value()));
       return obj;
@@ -318,6 +352,7 @@ void json_string(std::ostringstream& out, const std::string& s) {
 // llama.cpp's layout: with an indent every item sits on its own line; indent 0
 // still breaks lines; floats go through ostream's default (%g-like) format.
 void json_write(std::ostringstream& out, const Value& v, int level, const JsonStyle& st) {
+  const ValueNest nest;
   const std::string nl = st.indent >= 0 ? "\n" : "";
   const std::string pad = st.indent > 0 ? std::string(size_t(level) * st.indent, ' ') : "";
   const std::string step = st.indent > 0 ? std::string(size_t(st.indent), ' ') : "";
@@ -371,6 +406,7 @@ std::string to_json(const Value& v, const JsonStyle& style) {
 void mark_used(Value& v, bool deep) {
   v.used = true;
   if (!deep) return;
+  const ValueNest nest;
   for (auto& x : v.items) mark_used(*x, true);
   for (auto& [k, x] : v.entries) {
     mark_used(*k, true);

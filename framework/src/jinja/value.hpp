@@ -49,6 +49,15 @@ struct Value {
   bool used = false;
   std::set<std::string> ops;
 
+  Value() = default;
+  Value(const Value&) = default;
+  Value(Value&&) = default;
+  Value& operator=(const Value&) = default;
+  Value& operator=(Value&&) = default;
+  // Releases nested values with a loop: a list nested 100,000 deep (a
+  // template can build one) would otherwise recurse once per level.
+  ~Value();
+
   bool is_undefined() const { return kind == Kind::Undefined; }
   bool is_none() const { return kind == Kind::None; }
   bool is_array() const { return kind == Kind::Array || kind == Kind::Tuple; }
@@ -82,6 +91,22 @@ ValuePtr make_tuple(std::vector<ValuePtr> v);
 ValuePtr make_object();
 ValuePtr make_func(std::string name, Builtin fn, ValuePtr self = nullptr);
 ValuePtr make_kwarg(std::string name, ValuePtr v);
+
+// Held while a walk (printing, JSON, output) is inside one list or dict: a
+// value that contains itself (`{% set ns.x = (ns, 1) %}`, chat-template fuzz
+// target) or one nested a million deep would otherwise overflow the stack.
+// Past kMaxValueDepth levels it throws a RenderError.
+class ValueNest {
+ public:
+  static constexpr int kMaxValueDepth = 256;
+  ValueNest();
+  ~ValueNest();
+  ValueNest(const ValueNest&) = delete;
+  ValueNest& operator=(const ValueNest&) = delete;
+
+ private:
+  static thread_local int value_depth;
+};
 
 bool values_equal(const Value& a, const Value& b);  // `==`
 enum class Cmp { Eq, Ne, Lt, Gt, Ge };
