@@ -9,6 +9,7 @@
 
 #include "gguf.hpp"
 #include "support.hpp"
+#include "tessel/json_file.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
@@ -212,4 +213,25 @@ TEST_CASE("control bytes in names are escaped, keeping the message on one line")
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("bad\\x01name\\x0asecond.gguf"));
   CHECK(one_line(r.err));
+}
+
+// nlohmann parses nested brackets without recursion, but copying and walking
+// the value recurse per level: every reader of outside JSON refuses text
+// nesting deeper than 256 levels before parsing it (a 2 MB request body
+// killed the server; the same text as a file would kill a command).
+TEST_CASE("JSON files nesting a million levels deep fail on one line naming the file") {
+  fs::path dir = temp_dir();
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  write_text(dir / "rows.json", deep);
+  auto r = run_tessel({"logits", "-m", stories(), "--embd", (dir / "rows.json").string(), "-o",
+                       (dir / "out.npy").string()});
+  expect_error(r, 1, "rows.json: JSON nests deeper than 256 levels");
+  write_text(dir / "tokenizer.json", R"({"model": )" + deep + "}");
+  r = run_tessel({"convert-tokenizer", (dir / "tokenizer.json").string(), (dir / "out.gguf").string()});
+  expect_error(r, 1, "tokenizer.json: JSON nests deeper than 256 levels");
+  CHECK_FALSE(fs::exists(dir / "out.gguf"));
+  CHECK(tessel::json_nesting_within(std::string(256, '[') + std::string(256, ']')));
+  CHECK_FALSE(tessel::json_nesting_within(std::string(257, '[') + std::string(257, ']')));
+  CHECK(tessel::json_nesting_within("[\"" + std::string(1000, '[') + "\"]"));  // brackets in strings don't count
+  CHECK(tessel::json_nesting_within(R"(["\"[[[", 1])", 2));
 }

@@ -202,6 +202,25 @@ TEST_CASE("serve: bad input gets 400/404/413 in OpenAI's error shape and the ser
   REQUIRE(curl("GET", s.url("/health")).status == 200);
 }
 
+// A 2 MB body of nested brackets inside a tool's parameters parsed fine
+// (nlohmann parses without recursion) and then killed the server while it
+// was copied and walked, one stack frame per level. Bodies nesting JSON
+// deeper than 256 levels are refused before parsing; 256 still works.
+TEST_CASE("serve: a request body nesting JSON a million levels deep gets 400, and the server stays up") {
+  ServerProcess s({"-m", stories(), "-c", "128", "-t", "1"});
+  const auto chat = s.url("/v1/chat/completions");
+  auto with_parameters = [](int depth) {
+    return R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2,"tools":[{"type":"function",)"
+           R"("function":{"name":"f","parameters":)" + std::string(size_t(depth), '[') + std::string(size_t(depth), ']') + "}}]}";
+  };
+  require_error(post_json(chat, with_parameters(1000000)), 400, "nests JSON deeper than 256 levels");
+  require_error(post_json(chat, R"({"messages":[{"role":"user","content":"x","extra":)" + std::string(300, '[') +
+                                    std::string(300, ']') + "}]}"),
+                400, "deeper than 256");
+  CHECK(post_json(chat, with_parameters(250)).status == 200);
+  REQUIRE(curl("GET", s.url("/health")).status == 200);
+}
+
 namespace {
 // The duration (ms) of the last log line "serve: ADDR METHOD PATH STATUS D ms"
 // with this status, waiting for it (the line is written after the answer).

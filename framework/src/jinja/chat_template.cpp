@@ -7,6 +7,7 @@
 #include "jinja/eval.hpp"
 #include "jinja/lexer.hpp"
 #include "jinja/render_error.hpp"
+#include "tessel/json_file.hpp"
 #include "tessel/error.hpp"
 
 namespace tessel {
@@ -181,7 +182,7 @@ ojson normalize(const ojson& messages, const ChatTemplateCaps& caps, bool map_de
         // and a string that is not JSON is an error there too.
         if (caps.object_arguments) {
           const std::string text = args.get<std::string>();
-          args = ojson::parse(text, nullptr, false);
+          args = json_nesting_within(text) ? ojson::parse(text, nullptr, false) : ojson(ojson::value_t::discarded);
           if (args.is_discarded())
             throw Error(where + ".tool_calls[" + std::to_string(calls.size()) +
                         "].function.arguments is not valid JSON (the template reads it as an object): " +
@@ -247,7 +248,8 @@ ojson fold_gemma4_tool_turns(const ojson& messages) {
       if (tool.contains("content")) {
         response = tool["content"];
         if (response.is_string()) {
-          ojson parsed = ojson::parse(response.get<std::string>(), nullptr, false);
+          const std::string& text = response.get_ref<const std::string&>();
+          ojson parsed = json_nesting_within(text) ? ojson::parse(text, nullptr, false) : ojson(ojson::value_t::discarded);
           if (!parsed.is_discarded()) response = std::move(parsed);
         }
       }
@@ -370,7 +372,9 @@ int chat_template_fuzz_one(const uint8_t* data, size_t size) {
                                  {{"role", "assistant"}, {"content", "hello"}},
                                  {{"role", "user"}, {"content", "bye"}}});
   if (nul != std::string::npos) {
-    messages = ojson::parse(bytes.substr(nul + 1), nullptr, false);
+    const std::string text = bytes.substr(nul + 1);
+    if (!json_nesting_within(text)) return 0;  // as every reader of outside JSON refuses it
+    messages = ojson::parse(text, nullptr, false);
     if (messages.is_discarded()) return 0;
   }
   try {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "tessel/json_file.hpp"
 #include "tessel/sampler.hpp"
 
 namespace tessel::serve {
@@ -53,6 +54,8 @@ json error_body(int status, const std::string& message) {
 std::string dump_json(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json parse_body(const std::string& body) {
+  if (!json_nesting_within(body))
+    throw ApiError(400, "the request body nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) throw ApiError(400, "the request body is not valid JSON");
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object");

@@ -11,9 +11,11 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "safetensors.hpp"
 #include "tessel/error.hpp"
+#include "tessel/json_file.hpp"
 #include "tessel/output_file.hpp"
 
 namespace tessel::safetensors {
@@ -25,27 +27,6 @@ using json = nlohmann::json;
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;
 // Headers nest three levels ({name: {shape: [..]}}); bound it so no input drives deep recursion.
 constexpr int kMaxDepth = 8;
-
-// Deepest bracket nesting outside strings; stops counting past kMaxDepth.
-bool nesting_within_bound(const char* p, size_t n) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = p[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') {
-      if (++depth > kMaxDepth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
 
 uint64_t checked_mul(uint64_t a, uint64_t b, bool& overflow) {
   if (a != 0 && b > UINT64_MAX / a) overflow = true;
@@ -78,7 +59,7 @@ Header parse_header(std::span<const std::byte> file, const std::string& source) 
     throw fail("header length " + std::to_string(n) + " exceeds the " + std::to_string(kMaxHeaderBytes) + "-byte limit");
   if (n < 2) throw fail("header length " + std::to_string(n) + " is too small for a JSON object");
   const char* text = reinterpret_cast<const char*>(file.data()) + 8;
-  if (!nesting_within_bound(text, size_t(n)))
+  if (!json_nesting_within(std::string_view(text, size_t(n)), kMaxDepth))
     throw fail("header JSON nests deeper than " + std::to_string(kMaxDepth) + " levels");
   json j;
   try {

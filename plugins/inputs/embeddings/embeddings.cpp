@@ -14,6 +14,7 @@
 
 #include "tessel/output_file.hpp"
 #include "tessel/error.hpp"
+#include "tessel/json_file.hpp"
 #include "tessel/npy.hpp"
 
 namespace tessel::inputs {
@@ -56,8 +57,11 @@ void append_row(Rows& r, const nlohmann::json& row, const std::filesystem::path&
 // bare array of rows.
 Rows read_json(const std::filesystem::path& file) {
   nlohmann::json j;
+  const std::string text = slurp(file);
+  if (!json_nesting_within(text))
+    throw Error(file.string() + ": JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
-    j = nlohmann::json::parse(slurp(file));
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
   }
