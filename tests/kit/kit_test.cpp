@@ -112,6 +112,21 @@ TEST_CASE("kit: an unknown extra tensor is refused") {
   CHECK_THAT(load_error(f), Catch::Contains("blk.0.mystery.weight"));
 }
 
+// A name read from a file can hold a NUL or a newline: the message shows
+// them as \xNN, whole and on one line (a NUL would have cut it short).
+TEST_CASE("kit: an unknown tensor whose name holds control bytes is named escaped, on one line") {
+  auto f = stories();
+  TensorInfo extra = f->tensors.front();
+  static constexpr char kName[] = "blk.0.odd\0name\n\x01.weight";
+  extra.name = std::string(kName, sizeof kName - 1);
+  f->tensors.push_back(extra);
+  f->build_index();
+  const std::string err = load_error(f);
+  CHECK_THAT(err, Catch::Contains("blk.0.odd\\x00name\\x0a\\x01.weight"));
+  CHECK(err.find('\n') == std::string::npos);
+  CHECK(err.find('\0') == std::string::npos);
+}
+
 TEST_CASE("kit: unsupported rope scaling is refused") {
   auto f = stories();
   f->meta.set("llama.rope.scaling.type", MetaValue::of_string("yarn"));
