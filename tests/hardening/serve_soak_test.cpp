@@ -290,3 +290,46 @@ TEST_CASE("serve soak: 64 connections of valid, malformed, slow and abruptly clo
   CHECK(rss_end < (kSanitized ? 1536 : 128) * 1024);
   CHECK(s.terminate() == 0);
 }
+
+// Slow clients as the issue describes them: a byte a second. httplib's read
+// timeout applies to each read, so such a client keeps a pool thread for as
+// long as it keeps sending; the pool holds slots + queue + 8 threads, so 16
+// of them leave room, and the server must answer them and everyone else.
+TEST_CASE("serve soak: clients sending a byte a second are answered, and others are served meanwhile") {
+  ServerProcess s({"-m", shared_path("models/stories260K.gguf").string(), "-np", "2", "-c", "512", "-t", "1",
+                   "--max-queue", "32"});
+  Conn first(s.port());
+  REQUIRE(first.send_all(http_post("/v1/completions", completion_body(8))));
+  const std::string expected = completion_text(first.read_all(60s));
+  REQUIRE_FALSE(expected.empty());
+
+  constexpr int kSlow = 16;
+  const std::string slow_request = "GET /health HTTP/1.0\r\n\r\n";  // 24 bytes: 24 s
+  std::atomic<int> slow_ok{0};
+  std::vector<std::thread> slow;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kSlow; ++i)
+    slow.emplace_back([&] {
+      Conn c(s.port());
+      if (c.ok() && c.send_slowly(slow_request, 1000ms) && status_of(c.read_all(30s)) == 200) ++slow_ok;
+    });
+  std::this_thread::sleep_for(3s);  // every slow client is mid-request now
+  Tally t;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::thread> fast;
+    for (int i = 0; i < 8; ++i) fast.emplace_back([&] { valid_client(s.port(), expected, t, false); });
+    for (auto& th : fast) th.join();
+  }
+  const double fast_done_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& th : slow) th.join();
+  const double slow_done_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  for (const auto& p : t.problems) FAIL_CHECK(p);
+  CHECK(t.valid_ok == 24);
+  CHECK(slow_ok == kSlow);
+  INFO("fast requests done after " << fast_done_s << " s, slow ones after " << slow_done_s << " s");
+  CHECK(fast_done_s < 20);  // served while the slow clients were still sending
+  CHECK(slow_done_s >= 23);
+  REQUIRE(alive(s.pid()));
+  CHECK(s.terminate() == 0);
+}
