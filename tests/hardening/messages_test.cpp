@@ -235,3 +235,28 @@ TEST_CASE("JSON files nesting a million levels deep fail on one line naming the 
   CHECK(tessel::json_nesting_within("[\"" + std::string(1000, '[') + "\"]"));  // brackets in strings don't count
   CHECK(tessel::json_nesting_within(R"(["\"[[[", 1])", 2));
 }
+
+// A size the machine cannot hold ends in one line naming the command, not a
+// crash or "std::bad_alloc": synth of a 1.1 B-parameter F32 model under a
+// 700 MB address-space limit. ASan needs terabytes of address space for its
+// shadow and dies on a failed `new` itself, so the sanitizer build says so.
+TEST_CASE("running out of memory fails on one line, writing nothing") {
+#if defined(__clang__)
+#define TESSEL_TEST_ASAN __has_feature(address_sanitizer)
+#elif defined(__SANITIZE_ADDRESS__)
+#define TESSEL_TEST_ASAN 1
+#else
+#define TESSEL_TEST_ASAN 0
+#endif
+#if TESSEL_TEST_ASAN
+  WARN("not checked under ASan: its shadow memory needs more than any address-space limit allows");
+#else
+  fs::path dir = temp_dir();
+  const std::string out = (dir / "big.gguf").string();
+  const RunResult r = tessel::test::run_program(
+      "/bin/sh", {"-c", "ulimit -v 700000 && exec \"$0\" synth --preset tinyllama-1.1b --type F32 -o \"$1\"",
+                  TESSEL_BIN, out});
+  expect_error(r, 1, "tessel synth: error: out of memory");
+  CHECK_FALSE(fs::exists(out));
+#endif
+}
