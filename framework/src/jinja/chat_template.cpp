@@ -57,6 +57,7 @@ template <class F>
 void probe(const Program& prog, ojson messages, F inspect, ojson tools = ojson::array()) {
   ojson globals = {{"messages", std::move(messages)}, {"tools", std::move(tools)}, {"bos_token", ""},
                    {"eos_token", ""}, {"add_generation_prompt", true}};
+  const ValueArena arena;  // first: it outlives the context and empties what the render left tied up
   Context ctx = make_context(globals, 0, true);
   ValuePtr msgs = ctx.get("messages");
   bool ok = true;
@@ -350,6 +351,7 @@ std::string ChatTemplate::render(const ojson& messages_in, const ChatTemplateOpt
     derived["reasoning_strength"] = globals["reasoning_effort"];
   for (auto it = derived.begin(); it != derived.end(); ++it)
     if (!globals.contains(it.key())) globals[it.key()] = it.value();
+  const ValueArena arena;  // first: it outlives the context and empties what the render left tied up
   Context ctx = make_context(globals, now, false);
   std::string out = run(impl_->prog, ctx);
   const std::string &bos = opt.bos_token, &eos = opt.eos_token;

@@ -183,12 +183,32 @@ void Value::set(const ValuePtr& key, const ValuePtr& val) {
 void Value::set(const std::string& key, const ValuePtr& val) { set(make_string(key), val); }
 
 namespace {
+// The containers, functions and keyword values made while a ValueArena is
+// open on this thread (values that can hold other values).
+thread_local std::vector<std::weak_ptr<Value>>* arena_values = nullptr;
+
 ValuePtr make(Kind k) {
   auto v = std::make_shared<Value>();
   v->kind = k;
+  if (arena_values && (k == Kind::Array || k == Kind::Tuple || k == Kind::Object || k == Kind::Func ||
+                       k == Kind::Kwarg))
+    arena_values->push_back(v);
   return v;
 }
 }  // namespace
+
+ValueArena::ValueArena() : outer_(arena_values) { arena_values = &values_; }
+
+ValueArena::~ValueArena() {
+  arena_values = outer_;
+  for (auto& w : values_)
+    if (ValuePtr v = w.lock()) {
+      v->items.clear();
+      v->entries.clear();
+      v->self.reset();
+      v->fn = nullptr;
+    }
+}
 
 ValuePtr make_undefined(std::string hint) {
   auto v = make(Kind::Undefined);

@@ -108,6 +108,25 @@ class ValueNest {
   static thread_local int value_depth;
 };
 
+// Values are shared_ptrs, and a template can make them refer to each other
+// (`{% set ns.x = (ns, 1) %}`, a list appended to itself, a macro kept in a
+// namespace its scope holds): such a cycle outlived the render (LeakSanitizer,
+// chat-template fuzz replay). Every container, function and keyword value
+// made while an arena is open is emptied when it closes, so whatever a
+// render built is freed with it. Open one around a render and whatever reads
+// its values afterwards.
+class ValueArena {
+ public:
+  ValueArena();
+  ~ValueArena();
+  ValueArena(const ValueArena&) = delete;
+  ValueArena& operator=(const ValueArena&) = delete;
+
+ private:
+  std::vector<std::weak_ptr<Value>> values_;
+  std::vector<std::weak_ptr<Value>>* outer_;
+};
+
 bool values_equal(const Value& a, const Value& b);  // `==`
 enum class Cmp { Eq, Ne, Lt, Gt, Ge };
 bool values_compare(const Value& a, const Value& b, Cmp op);  // tests, sort, min/max
