@@ -7,6 +7,7 @@
 #include <array>
 #include <thread>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "ggml_codecs.hpp"
@@ -215,6 +216,32 @@ TEST_CASE("activations: silu, GELU through the F16 table, SwiGLU, GeGLU") {
   for (int i = 0; i < 4; ++i) REQUIRE(y[i] == k::gelu(g[i]) * u[i]);
   k::swiglu(g.data(), u.data(), y.data(), 4);
   for (int i = 0; i < 4; ++i) REQUIRE(y[i] == Approx(k::silu(g[i]) * u[i]).epsilon(1e-6));
+}
+
+TEST_CASE("GELU over an array (the vector paths) equals the scalar table lookup lane by lane") {
+  // every F16 value, values between F16s (rounding), the +-10 bypass edges,
+  // infinities and NaN; an odd length so the scalar tail runs too
+  std::vector<float> x;
+  for (uint32_t h = 0; h < 65536; ++h) x.push_back(tessel::fp16_to_fp32(uint16_t(h)));
+  for (float v : {9.99f, 10.0f, 10.01f, -9.99f, -10.0f, -10.01f, 1e30f, -1e30f, 1.0001f, -0.33333f,
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN()})
+    x.push_back(v);
+  for (int i = 0; i < 1003; ++i) x.push_back(std::ldexp(float(i) - 501.5f, -5));
+  std::vector<float> up(x.size()), y(x.size()), z(x.size());
+  for (size_t i = 0; i < up.size(); ++i) up[i] = float(i % 7) - 3.0f;
+  k::gelu(x.data(), y.data(), int64_t(x.size()));
+  k::geglu(x.data(), up.data(), z.data(), int64_t(x.size()));
+  size_t bad = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = k::gelu(x[i]);
+    const bool same = std::isnan(want) ? std::isnan(y[i]) : y[i] == want;
+    const bool same_mul = std::isnan(want) ? std::isnan(z[i]) : z[i] == want * up[i];
+    if (!same || !same_mul) {
+      if (++bad <= 5) UNSCOPED_INFO("x=" << x[i] << " gelu " << y[i] << " geglu " << z[i] << " want " << want);
+    }
+  }
+  REQUIRE(bad == 0);
 }
 
 TEST_CASE("rope rotates pairs in normal and NeoX layouts, partial dims untouched") {

@@ -362,6 +362,10 @@ const float* gelu_table() {
 }
 
 // y[i] = gelu(x[i]) * (up ? up[i] : 1), ggml's table path: |x| >= 10 bypasses it.
+// The vector paths round to F16 with the hardware (round to nearest even, as
+// fp32_to_fp16) and gather from the table, so every lane equals gelu(x[i]),
+// NaN included (it looks up a NaN entry; only x <= -10 and x >= 10 bypass).
+// The scalar loop was ~5 % of a batched EmbeddingGemma run on AVX2.
 void gelu_mul(const float* x, const float* up, float* y, int64_t n) {
   int64_t i = 0;
 #if defined(__AVX512F__)
@@ -371,9 +375,20 @@ void gelu_mul(const float* x, const float* up, float* y, int64_t n) {
     const __m512i h = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     __m512 g = _mm512_i32gather_ps(h, table, 4);
     g = _mm512_mask_mov_ps(g, _mm512_cmp_ps_mask(v, _mm512_set1_ps(10.0f), _CMP_GE_OQ), v);
-    g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_GT_OQ), g);
+    g = _mm512_mask_mov_ps(g, _mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_LE_OQ), _mm512_setzero_ps());
     if (up) g = _mm512_mul_ps(g, _mm512_loadu_ps(up + i));
     _mm512_storeu_ps(y + i, g);
+  }
+#elif defined(__AVX2__) && defined(__F16C__)
+  const float* table = gelu_table();
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256i h = _mm256_cvtepu16_epi32(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256 g = _mm256_i32gather_ps(table, h, 4);
+    g = _mm256_blendv_ps(g, v, _mm256_cmp_ps(v, _mm256_set1_ps(10.0f), _CMP_GE_OQ));
+    g = _mm256_blendv_ps(g, _mm256_setzero_ps(), _mm256_cmp_ps(v, _mm256_set1_ps(-10.0f), _CMP_LE_OQ));
+    if (up) g = _mm256_mul_ps(g, _mm256_loadu_ps(up + i));
+    _mm256_storeu_ps(y + i, g);
   }
 #endif
   for (; i < n; ++i) {
