@@ -38,11 +38,21 @@ struct ActQ8 { float d; int32_t sum; int8_t qs[QK]; };            // per 32 valu
 template <int G> struct ActK { float d; int16_t sum[QK_K / G]; int8_t qs[QK_K]; };
 
 // 8 rows per group; a partial last group stores only its valid rows.
+// Layouts give the kit's driver block<J>: one quant block of a group times J
+// activation rows, accumulated into one float vector of 8 row sums per row.
 struct Avx2Rows {
   static constexpr size_t kRows = 8;
   static constexpr bool kInlineMeta = false;
   using Mask = size_t;
+  using Acc = __m256;
   static Mask mask(size_t valid) { return valid; }
+  static Acc zero() { return _mm256_setzero_ps(); }
+  static void store(float* y, Acc v, size_t valid) {
+    if (valid == 8) return _mm256_storeu_ps(y, v);
+    alignas(32) float t[8];
+    _mm256_store_ps(t, v);
+    std::copy(t, t + valid, y);
+  }
 };
 
 // GCC 12 moves the adds of a fully unrolled accumulation chain after all its
@@ -66,12 +76,6 @@ template <bool kSigned = false> inline __m256i scales16(const void* p) {
   return kSigned ? _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, x)) : _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(x, x));
 }
 inline __m256 scales8(const void* p) { return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p))); }
-inline void store_rows(float* y, __m256 v, size_t valid) {
-  if (valid == 8) return _mm256_storeu_ps(y, v);
-  alignas(32) float t[8];
-  _mm256_store_ps(t, v);
-  std::copy(t, t + valid, y);
-}
 inline float hmax(__m256 v) {
   __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   x = _mm_max_ps(x, _mm_movehl_ps(x, x));
@@ -167,6 +171,7 @@ struct Q8_0Layout : Avx2Rows {
   using Act = ActQ8;
   static constexpr size_t kBlock = QK, kQuant = 8 * 32, kMeta = 16;
   static constexpr int kTile = 4;
+  static constexpr size_t kDecodeGroups = 4;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
@@ -174,29 +179,23 @@ struct Q8_0Layout : Avx2Rows {
       for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 32 * k + 4 * r, rows[r]->qs + 4 * k, 4);
   }
   template <int J>
-  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
-                   size_t valid) {
+  [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
+                                           __m256 (&fa)[J]) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 fa[J];
-    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
-    for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = quant_at<Q8_0Layout>(grp, nb, b);
-      if constexpr (J <= 2) prefetch_block<Q8_0Layout>(grp, nb, b);
-      __m256i acc[J];
-      for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
-      for (int k = 0; k < 8; ++k) {
-        const __m256i w = load(blk + 32 * k), aw = _mm256_abs_epi8(w);
-        for (int j = 0; j < J; ++j) {
-          const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(act_block<Act>(a, ab, j, b).qs + 4 * k), w));
-          acc[j] = pinned(_mm256_add_epi32(acc[j], _mm256_madd_epi16(p, ones)));
-        }
+    const std::byte* blk = quant_at<Q8_0Layout>(grp, nb, b);
+    __m256i acc[J];
+    for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
+    for (int k = 0; k < 8; ++k) {
+      const __m256i w = load(blk + 32 * k), aw = _mm256_abs_epi8(w);
+      for (int j = 0; j < J; ++j) {
+        const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(act_block<Act>(a, ab, j, b).qs + 4 * k), w));
+        acc[j] = pinned(_mm256_add_epi32(acc[j], _mm256_madd_epi16(p, ones)));
       }
-      const __m256 dw = scales8(meta_at<Q8_0Layout>(grp, nb, b));
-      for (int j = 0; j < J; ++j)
-        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[j]),
-                                _mm256_mul_ps(dw, _mm256_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
     }
-    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+    const __m256 dw = scales8(meta_at<Q8_0Layout>(grp, nb, b));
+    for (int j = 0; j < J; ++j)
+      fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[j]),
+                              _mm256_mul_ps(dw, _mm256_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
   }
 };
 
@@ -207,6 +206,7 @@ struct Q4_0Layout : Avx2Rows {
   using Act = ActQ8;
   static constexpr size_t kBlock = QK, kQuant = 4 * 32, kMeta = 16;
   static constexpr int kTile = 4;
+  static constexpr size_t kDecodeGroups = 1;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
@@ -214,33 +214,27 @@ struct Q4_0Layout : Avx2Rows {
       for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 32 * k + 4 * r, rows[r]->qs + 4 * k, 4);
   }
   template <int J>
-  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
-                   size_t valid) {
+  [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
+                                           __m256 (&fa)[J]) {
     const __m256i lo = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 fa[J];
-    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
-    for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = quant_at<Q4_0Layout>(grp, nb, b);
-      if constexpr (J <= 2) prefetch_block<Q4_0Layout>(grp, nb, b);
-      __m256i acc[J];
-      for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
-      for (int k = 0; k < 4; ++k) {
-        const __m256i raw = load(blk + 32 * k);
-        const __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
-        for (int j = 0; j < J; ++j) {
-          const int8_t* q = act_block<Act>(a, ab, j, b).qs;
-          acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wl, bcast4(q + 4 * k)));
-          acc[j] = pinned(_mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wh, bcast4(q + 16 + 4 * k))));
-        }
-      }
-      const __m256 dw = scales8(meta_at<Q4_0Layout>(grp, nb, b));
+    const std::byte* blk = quant_at<Q4_0Layout>(grp, nb, b);
+    __m256i acc[J];
+    for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
+    for (int k = 0; k < 4; ++k) {
+      const __m256i raw = load(blk + 32 * k);
+      const __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
       for (int j = 0; j < J; ++j) {
-        const Act& A = act_block<Act>(a, ab, j, b);
-        const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(acc[j], ones), _mm256_set1_epi32(8 * A.sum));
-        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(A.d)), fa[j]);
+        const int8_t* q = act_block<Act>(a, ab, j, b).qs;
+        acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wl, bcast4(q + 4 * k)));
+        acc[j] = pinned(_mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wh, bcast4(q + 16 + 4 * k))));
       }
     }
-    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+    const __m256 dw = scales8(meta_at<Q4_0Layout>(grp, nb, b));
+    for (int j = 0; j < J; ++j) {
+      const Act& A = act_block<Act>(a, ab, j, b);
+      const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(acc[j], ones), _mm256_set1_epi32(8 * A.sum));
+      fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(A.d)), fa[j]);
+    }
   }
 };
 
@@ -258,6 +252,7 @@ struct KQuantLayout : Avx2Rows {
   static constexpr size_t kBlock = QK_K, kQuant = 32 * 32 + (kFive ? 8 * 32 : 0), kMeta = 32 + 64 + 64;
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
+  static constexpr size_t kDecodeGroups = 1;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     uint8_t* sc = reinterpret_cast<uint8_t*>(meta + 32);
@@ -276,66 +271,60 @@ struct KQuantLayout : Avx2Rows {
         for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 1024 + 32 * k + 4 * r, rows[r]->qh + 4 * k, 4);
   }
   template <int J>
-  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
-                   size_t valid) {
+  [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
+                                           __m256 (&fa)[J]) {
     const __m256i lo = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(1);
-    __m256 fa[J];
-    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
-    for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = quant_at<KQuantLayout>(grp, nb, b);
-      if constexpr (J <= 2) prefetch_block<KQuantLayout>(grp, nb, b);
-      const std::byte* meta = meta_at<KQuantLayout>(grp, nb, b);
-      const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 32);
-      __m256i isum[J];
-      for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
-      for (int c = 0; c < 4; ++c) {
-        // each row's scale in both int16 halves of its lane: one madd widens
-        // and scales (|l16| <= 8 * 2 * 15 * 127, times 63, summed in pairs: no overflow)
-        const __m256i s0 = scales16(sc + 16 * c), s1 = scales16(sc + 16 * c + 8);
-        // 4-bit products: eight maddubs fit int16; 5-bit: four, so widen twice per chunk
-        for (int k0 = 0; k0 < 8; k0 += kFive ? 4 : 8) {
-          __m256i l16[J], h16[J];
-          for (int j = 0; j < J; ++j) l16[j] = h16[j] = _mm256_setzero_si256();
-          for (int k = k0; k < k0 + (kFive ? 4 : 8); ++k) {
-            const __m256i raw = load(blk + 32 * (8 * c + k));
-            __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
-            if constexpr (kFive) {
-              const __m256i qh = load(blk + 1024 + 32 * k);
-              const __m256i bl = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c)), bit);
-              const __m256i bh = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c + 1)), bit);
-              wl = _mm256_or_si256(wl, _mm256_slli_epi16(bl, 4));  // bytes <= 1 before: no carry
-              wh = _mm256_or_si256(wh, _mm256_slli_epi16(bh, 4));
-            }
-            for (int j = 0; j < J; ++j) {
-              const int8_t* q = act_block<Act>(a, ab, j, b).qs + 64 * c + 4 * k;
-              l16[j] = pinned(_mm256_add_epi16(l16[j], _mm256_maddubs_epi16(wl, bcast4(q))));
-              h16[j] = pinned(_mm256_add_epi16(h16[j], _mm256_maddubs_epi16(wh, bcast4(q + 32))));
-            }
+    const std::byte* blk = quant_at<KQuantLayout>(grp, nb, b);
+    const std::byte* meta = meta_at<KQuantLayout>(grp, nb, b);
+    const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 32);
+    __m256i isum[J];
+    for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      // each row's scale in both int16 halves of its lane: one madd widens
+      // and scales (|l16| <= 8 * 2 * 15 * 127, times 63, summed in pairs: no overflow)
+      const __m256i s0 = scales16(sc + 16 * c), s1 = scales16(sc + 16 * c + 8);
+      // 4-bit products: eight maddubs fit int16; 5-bit: four, so widen twice per chunk
+      for (int k0 = 0; k0 < 8; k0 += kFive ? 4 : 8) {
+        __m256i l16[J], h16[J];
+        for (int j = 0; j < J; ++j) l16[j] = h16[j] = _mm256_setzero_si256();
+        for (int k = k0; k < k0 + (kFive ? 4 : 8); ++k) {
+          const __m256i raw = load(blk + 32 * (8 * c + k));
+          __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
+          if constexpr (kFive) {
+            const __m256i qh = load(blk + 1024 + 32 * k);
+            const __m256i bl = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c)), bit);
+            const __m256i bh = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c + 1)), bit);
+            wl = _mm256_or_si256(wl, _mm256_slli_epi16(bl, 4));  // bytes <= 1 before: no carry
+            wh = _mm256_or_si256(wh, _mm256_slli_epi16(bh, 4));
           }
-          for (int j = 0; j < J; ++j)
-            isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_madd_epi16(l16[j], s0),
-                                                                 _mm256_madd_epi16(h16[j], s1)));
+          for (int j = 0; j < J; ++j) {
+            const int8_t* q = act_block<Act>(a, ab, j, b).qs + 64 * c + 4 * k;
+            l16[j] = pinned(_mm256_add_epi16(l16[j], _mm256_maddubs_epi16(wl, bcast4(q))));
+            h16[j] = pinned(_mm256_add_epi16(h16[j], _mm256_maddubs_epi16(wh, bcast4(q + 32))));
+          }
         }
-      }
-      const uint8_t* mn = sc + 64;
-      __m256i msum[J];
-      for (int j = 0; j < J; ++j) msum[j] = _mm256_setzero_si256();
-      for (int t = 0; t < 4; ++t) {
-        const __m256i m16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mn + 16 * t)));
-        for (int j = 0; j < J; ++j) {
-          int32_t pair;
-          std::memcpy(&pair, act_block<Act>(a, ab, j, b).sum + 2 * t, 4);
-          msum[j] = _mm256_add_epi32(msum[j], _mm256_madd_epi16(m16, _mm256_set1_epi32(pair)));
-        }
-      }
-      const __m256 d = scales8(meta), dmin = scales8(meta + 16);
-      for (int j = 0; j < J; ++j) {
-        const __m256 ad = _mm256_set1_ps(act_block<Act>(a, ab, j, b).d);
-        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_mul_ps(d, ad), fa[j]);
-        fa[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[j]), _mm256_mul_ps(dmin, ad), fa[j]);
+        for (int j = 0; j < J; ++j)
+          isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_madd_epi16(l16[j], s0),
+                                                               _mm256_madd_epi16(h16[j], s1)));
       }
     }
-    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+    const uint8_t* mn = sc + 64;
+    __m256i msum[J];
+    for (int j = 0; j < J; ++j) msum[j] = _mm256_setzero_si256();
+    for (int t = 0; t < 4; ++t) {
+      const __m256i m16 = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mn + 16 * t)));
+      for (int j = 0; j < J; ++j) {
+        int32_t pair;
+        std::memcpy(&pair, act_block<Act>(a, ab, j, b).sum + 2 * t, 4);
+        msum[j] = _mm256_add_epi32(msum[j], _mm256_madd_epi16(m16, _mm256_set1_epi32(pair)));
+      }
+    }
+    const __m256 d = scales8(meta), dmin = scales8(meta + 16);
+    for (int j = 0; j < J; ++j) {
+      const __m256 ad = _mm256_set1_ps(act_block<Act>(a, ab, j, b).d);
+      fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_mul_ps(d, ad), fa[j]);
+      fa[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[j]), _mm256_mul_ps(dmin, ad), fa[j]);
+    }
   }
 };
 using Q4_KLayout = KQuantLayout<BlockQ4_K, false>;
@@ -364,6 +353,7 @@ struct Q6_KLayout : Avx2Rows {
   static constexpr size_t kBlock = QK_K, kQuant = 16 * 3 * 32, kMeta = 16 + 128 + 16;
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
+  static constexpr size_t kDecodeGroups = 1;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     for (size_t r = 0; r < kRows; ++r) {
@@ -381,51 +371,45 @@ struct Q6_KLayout : Avx2Rows {
       }
   }
   template <int J>
-  static void tile(const std::byte* grp, size_t nb, const std::byte* a, size_t ab, float* y, size_t ys,
-                   size_t valid) {
+  [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
+                                           __m256 (&fa)[J]) {
     const __m256i m0f = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-    __m256 fa[J];
-    for (int j = 0; j < J; ++j) fa[j] = _mm256_setzero_ps();
-    for (size_t b = 0; b < nb; ++b) {
-      const std::byte* blk = quant_at<Q6_KLayout>(grp, nb, b);
-      if constexpr (J <= 2) prefetch_block<Q6_KLayout>(grp, nb, b);
-      const std::byte* meta = meta_at<Q6_KLayout>(grp, nb, b);
-      const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
-      __m256i isum[J];
-      for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
-      // run m of k and k + 1 at once: two maddubs results still fit int16, so
-      // one madd with the group scale widens both (few live registers: no spills)
-      for (int h = 0; h < 2; ++h)
-        for (int kp = 0; kp < 4; ++kp) {
-          const std::byte* v = blk + 96 * (8 * h + 2 * kp);
-          for (int m = 0; m < 4; ++m) {
-            const int g = 8 * h + 2 * m + kp / 2;
-            const __m256i ysc = scales16<true>(sc + 8 * g);
-            const __m256i q0 = q6_run(v, m, m0f, m30), q1 = q6_run(v + 96, m, m0f, m30);
-            for (int j = 0; j < J; ++j) {
-              const int8_t* q = act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 8 * kp;
-              const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(q0, bcast4(q)), _mm256_maddubs_epi16(q1, bcast4(q + 4)));
-              isum[j] = pinned(_mm256_add_epi32(isum[j], _mm256_madd_epi16(t, ysc)));
-            }
+    const std::byte* blk = quant_at<Q6_KLayout>(grp, nb, b);
+    const std::byte* meta = meta_at<Q6_KLayout>(grp, nb, b);
+    const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
+    __m256i isum[J];
+    for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+    // run m of k and k + 1 at once: two maddubs results still fit int16, so
+    // one madd with the group scale widens both (few live registers: no spills)
+    for (int h = 0; h < 2; ++h)
+      for (int kp = 0; kp < 4; ++kp) {
+        const std::byte* v = blk + 96 * (8 * h + 2 * kp);
+        for (int m = 0; m < 4; ++m) {
+          const int g = 8 * h + 2 * m + kp / 2;
+          const __m256i ysc = scales16<true>(sc + 8 * g);
+          const __m256i q0 = q6_run(v, m, m0f, m30), q1 = q6_run(v + 96, m, m0f, m30);
+          for (int j = 0; j < J; ++j) {
+            const int8_t* q = act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 8 * kp;
+            const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(q0, bcast4(q)), _mm256_maddubs_epi16(q1, bcast4(q + 4)));
+            isum[j] = pinned(_mm256_add_epi32(isum[j], _mm256_madd_epi16(t, ysc)));
           }
         }
-      // the -32 storage offset: 32 * sum over groups of scale * activation 16-sum
-      for (int t = 0; t < 8; ++t) {
-        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * t));
-        const __m256i pair_sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, _mm_srli_si128(x, 8)));
-        for (int j = 0; j < J; ++j) {
-          int32_t sums;
-          std::memcpy(&sums, act_block<Act>(a, ab, j, b).sum + 2 * t, 4);
-          const __m256i corr = _mm256_madd_epi16(pair_sc, _mm256_set1_epi32(sums));
-          isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr, 5));
-        }
       }
-      const __m256 d = scales8(meta);
-      for (int j = 0; j < J; ++j)
-        fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]),
-                                _mm256_mul_ps(d, _mm256_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
+    // the -32 storage offset: 32 * sum over groups of scale * activation 16-sum
+    for (int t = 0; t < 8; ++t) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * t));
+      const __m256i pair_sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, _mm_srli_si128(x, 8)));
+      for (int j = 0; j < J; ++j) {
+        int32_t sums;
+        std::memcpy(&sums, act_block<Act>(a, ab, j, b).sum + 2 * t, 4);
+        const __m256i corr = _mm256_madd_epi16(pair_sc, _mm256_set1_epi32(sums));
+        isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr, 5));
+      }
     }
-    for (int j = 0; j < J; ++j) store_rows(y + size_t(j) * ys, fa[j], valid);
+    const __m256 d = scales8(meta);
+    for (int j = 0; j < J; ++j)
+      fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]),
+                              _mm256_mul_ps(d, _mm256_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
   }
 };
 

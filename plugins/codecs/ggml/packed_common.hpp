@@ -1,7 +1,8 @@
 #pragma once
 // The container every packed layout shares (see packed.hpp): huge-page
 // storage, packing groups of L::kRows rows in parallel, and the multiply loop
-// that runs a layout's tile<J> kernel over row groups and activation rows.
+// that runs a layout's kernel (block<J>, or tile<J>) over row groups and
+// activation rows.
 // Included by one file per ISA (packed_x86.cpp: AVX-512 VNNI, 16 rows;
 // packed_avx2.cpp: AVX2, 8 rows), so everything has internal linkage: an
 // inline function with external linkage would be emitted by both, and the
@@ -72,10 +73,31 @@ template <class L, class P> P meta_at(P grp, size_t nb, size_t b) {
   return L::kInlineMeta ? grp + b * (L::kQuant + L::kMeta) + L::kQuant : grp + nb * L::kQuant + b * L::kMeta;
 }
 
+// Decode reads each weight byte once: prefetching a few KiB ahead keeps more
+// cache misses in flight than the hardware prefetcher alone (it stops at page
+// boundaries), which is what one core's share of the bandwidth needs.
+constexpr size_t kPrefetchAhead = 8192;
+inline void prefetch_ahead(const std::byte* p, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + off), _MM_HINT_T0);
+}
+
+// The prefetch for one block of a layout: its quants (and inline scales) a
+// few KiB ahead, and a layout's separate scale stream as far ahead in blocks.
+template <class L> void prefetch_block(const std::byte* grp, size_t nb, size_t b) {
+  const std::byte* q = quant_at<L>(grp, nb, b);
+  prefetch_ahead(q, L::kQuant + (L::kInlineMeta ? L::kMeta : 0));
+  if constexpr (!L::kInlineMeta)
+    _mm_prefetch(reinterpret_cast<const char*>(meta_at<L>(grp, nb, b) + kPrefetchAhead / L::kQuant * L::kMeta),
+                 _MM_HINT_T0);
+}
+
 // A type's packed layout and kernel. Per quant block a group of L::kRows
 // rows holds kQuant bytes of interleaved quants and kMeta bytes of scales;
-// pack_block writes both from the rows' blocks; tile<J> multiplies one group
-// (blocks placed by quant_at / meta_at) by J activation rows.
+// pack_block writes both from the rows' blocks. The kernel is either
+// block<J> (one quant block of a group times J activation rows, added into
+// L::Acc sums; the loops below run it) or, for layouts not yet moved to that
+// form, tile<J> (a whole group times J rows).
 template <class L>
 class Packed final : public PackedMatrix {
   static constexpr size_t kRows = L::kRows;
@@ -113,6 +135,22 @@ class Packed final : public PackedMatrix {
                 size_t y_stride) const override {
     const auto* a = static_cast<const std::byte*>(act);
     const size_t ab = act_bytes(), g_end = (o_end + kRows - 1) / kRows;
+    if constexpr (kBlocks) {
+      // Decode: L::kDecodeGroups groups side by side. One group at a time is
+      // one memory stream, and one core's prefetchers keep too few of Q8_0's
+      // lines in flight: four groups decode tinyllama Q8_0 ~15 % faster at
+      // one thread (paired runs, bench/README.md). Q4_0 and the K-quants
+      // lost with more groups, so they keep one group and the software
+      // prefetch.
+      if (n_act == 1) {
+        size_t g = o_begin / kRows;
+        constexpr size_t G = L::kDecodeGroups;
+        if constexpr (G > 1)
+          for (; g + G <= g_end; g += G) groups<1, int(G)>(g, a, ab, y, y_stride, o_end);
+        for (; g < g_end; ++g) groups<1, 1>(g, a, ab, y, y_stride, o_end);
+        return;
+      }
+    }
     for (size_t r0 = 0; r0 < n_act; r0 += kActChunk) {
       const size_t r1 = std::min(n_act, r0 + kActChunk);
       for (size_t g = o_begin / kRows; g < g_end; ++g) {
@@ -122,7 +160,10 @@ class Packed final : public PackedMatrix {
         size_t r = r0;
         auto run = [&](auto tile_rows) {
           constexpr int J = decltype(tile_rows)::value;
-          for (; r + J <= r1; r += J) L::template tile<J>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
+          for (; r + J <= r1; r += J) {
+            if constexpr (kBlocks) groups<J, 1>(g, a + r * ab, ab, y + r * y_stride, y_stride, o_end);
+            else L::template tile<J>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
+          }
         };
         // the widest tile first; short batches (a few tokens) still share
         // each weight load across their rows
@@ -135,28 +176,31 @@ class Packed final : public PackedMatrix {
   }
 
  private:
+  static constexpr bool kBlocks = requires { &L::template block<1>; };
+
+  // J activation rows times the G groups from g on, a block of each in turn.
+  template <int J, int G>
+  void groups(size_t g, const std::byte* a, size_t ab, float* y, size_t ys, size_t o_end) const {
+    typename L::Acc fa[G][J];
+    for (auto& f : fa)
+      for (auto& v : f) v = L::zero();
+    for (size_t b = 0; b < nb_; ++b)
+      for (int i = 0; i < G; ++i) {
+        const std::byte* grp = data_.p + (g + size_t(i)) * group_bytes_;
+        // one stream (short batches, or layouts that decode one group at a
+        // time) needs the software prefetch; several streams do without
+        if constexpr (J == 2 || (J == 1 && L::kDecodeGroups == 1)) prefetch_block<L>(grp, nb_, b);
+        L::template block<J>(grp, nb_, b, a, ab, fa[i]);
+      }
+    for (int i = 0; i < G; ++i) {
+      const size_t o = (g + size_t(i)) * kRows;
+      for (int j = 0; j < J; ++j) L::store(y + size_t(j) * ys + o, fa[i][j], std::min(kRows, o_end - o));
+    }
+  }
+
   size_t nb_, groups_, group_bytes_;  // groups start 64-byte aligned
   AlignedBytes data_;
 };
-
-// Decode reads each weight byte once: prefetching a few KiB ahead keeps more
-// cache misses in flight than the hardware prefetcher alone (it stops at page
-// boundaries), which is what one core's share of the bandwidth needs.
-constexpr size_t kPrefetchAhead = 8192;
-inline void prefetch_ahead(const std::byte* p, size_t bytes) {
-  for (size_t off = 0; off < bytes; off += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + off), _MM_HINT_T0);
-}
-
-// The prefetch for one block of a layout: its quants (and inline scales) a
-// few KiB ahead, and a layout's separate scale stream as far ahead in blocks.
-template <class L> void prefetch_block(const std::byte* grp, size_t nb, size_t b) {
-  const std::byte* q = quant_at<L>(grp, nb, b);
-  prefetch_ahead(q, L::kQuant + (L::kInlineMeta ? L::kMeta : 0));
-  if constexpr (!L::kInlineMeta)
-    _mm_prefetch(reinterpret_cast<const char*>(meta_at<L>(grp, nb, b) + kPrefetchAhead / L::kQuant * L::kMeta),
-                 _MM_HINT_T0);
-}
 
 template <class A> const A& act_block(const std::byte* a, size_t ab, int j, size_t b) {
   return reinterpret_cast<const A*>(a + size_t(j) * ab)[b];
