@@ -78,4 +78,20 @@ inline void unpack_q3_scales(const uint8_t* s, int8_t out[16]) {
   }
 }
 
+// Q6_K's values -32..31: per 128 elements, ql holds 64 bytes (two nibbles
+// each), qh 32 bytes (four 2-bit pairs).
+inline void unpack_q6(const BlockQ6_K& b, int8_t* q) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    int8_t* o = q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      o[l] = int8_t(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+      o[l + 32] = int8_t(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      o[l + 64] = int8_t(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      o[l + 96] = int8_t(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+    }
+  }
+}
+
 }  // namespace tessel::ggml

@@ -47,21 +47,6 @@ void unpack_q5k(const BlockQ5_K& b, int8_t* q) {
   for (int k = 0; k < 8; ++k)
     for (int l = 0; l < 32; ++l) q[k * 32 + l] = int8_t(q[k * 32 + l] | (((b.qh[l] >> k) & 1) << 4));
 }
-// Q6_K: per 128 elements, ql holds 64 bytes (two nibbles each), qh 32 bytes (four 2-bit pairs).
-void unpack_q6(const BlockQ6_K& b, int8_t* q) {
-  for (int h = 0; h < 2; ++h) {
-    const uint8_t* ql = b.ql + 64 * h;
-    const uint8_t* qh = b.qh + 32 * h;
-    int8_t* o = q + 128 * h;
-    for (int l = 0; l < 32; ++l) {
-      o[l] = int8_t(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-      o[l + 32] = int8_t(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
-      o[l + 64] = int8_t(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-      o[l + 96] = int8_t(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
-    }
-  }
-}
-
 // Integer dot of each group of G values with the Q8_K activations.
 template <int G>
 void group_dots(const int8_t* q, const int8_t* y, int* out) {

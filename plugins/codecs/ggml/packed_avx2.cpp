@@ -333,22 +333,17 @@ struct KQuantLayout : Avx2Rows {
 using Q4_KLayout = KQuantLayout<BlockQ4_K, false>;
 using Q5_KLayout = KQuantLayout<BlockQ5_K, true>;
 
-// ---- Q6_K keeps its 6 bits: for each half h and k (elements l = 4k..4k+3 of
-// the half's four 32-element runs m), three vectors: ql[64h + 4k..],
-// ql[64h + 32 + 4k..], qh[32h + 4k..] of each row. Run m takes the low
-// (m < 2) or high nibble of the first (m even) or second vector and bits
-// 2m..2m+1 of the third. Values 0..63: two maddubs results still fit int16,
-// then one madd applies the group scale (duplicated into both int16 halves).
+// ---- Q6_K keeps its 6 bits, rearranged so that decode unpacks them in a
+// few ops: for each half h and k (elements l = 4k..4k+3 of the half's four
+// 32-element runs m), three vectors A, B, C of 4 bytes per row. Byte i of
+// vector m < 3 holds run m's value 0..63 in bits 0-5 and two bits of run 3's
+// value in bits 6-7 (A: bits 0-1, B: 2-3, C: 4-5). Runs 0-2 take one AND,
+// run 3 three ANDNOTs, three shifts and two ORs: 11 ops per four runs where
+// ggml's ql / qh split took 17, which bounded one core's decode (Q6_K read
+// ~20 GB/s from cache, under the memory roofline share asked in #15).
+// Values 0..63: two maddubs results still fit int16, then one madd applies
+// the group scale (duplicated into both int16 halves).
 // Meta: 8 F16 d, 16 x 8 int8 scales (group major), 16 bytes of padding.
-// Run m (0..3) of a Q6_K vector triple (ql low half, ql high half, qh): the
-// 6-bit values 0..63 of four elements of each row.
-inline __m256i q6_run(const std::byte* v, int m, __m256i m0f, __m256i m30) {
-  const __m256i X = load(v + 32 * (m & 1)), H = load(v + 64);
-  const __m256i lo = _mm256_and_si256(m < 2 ? X : _mm256_srli_epi16(X, 4), m0f);
-  const __m256i hi = m == 0 ? _mm256_slli_epi16(H, 4) : m == 1 ? _mm256_slli_epi16(H, 2) : m == 2 ? H : _mm256_srli_epi16(H, 2);
-  return _mm256_or_si256(lo, _mm256_and_si256(hi, m30));
-}
-
 struct Q6_KLayout : Avx2Rows {
   using Block = BlockQ6_K;
   using Act = ActK<16>;
@@ -359,42 +354,55 @@ struct Q6_KLayout : Avx2Rows {
   static constexpr size_t kDecodeGroups = 1;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    int8_t q[QK_K];
     for (size_t r = 0; r < kRows; ++r) {
       std::memcpy(meta + 2 * r, &rows[r]->d, 2);
       for (int g = 0; g < 16; ++g) std::memcpy(meta + 16 + 8 * g + r, &rows[r]->scales[g], 1);
+      unpack_q6(*rows[r], q);
+      for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < 8; ++k)
+          for (int i = 0; i < 4; ++i) {
+            const int e = 128 * h + 4 * k + i, v3 = q[e + 96] + 32;
+            for (int m = 0; m < 3; ++m)
+              dst[96 * (8 * h + k) + 32 * m + 4 * r + size_t(i)] =
+                  std::byte(uint8_t((q[e + 32 * m] + 32) | (((v3 >> (2 * m)) & 3) << 6)));
+          }
     }
-    for (int h = 0; h < 2; ++h)
-      for (int k = 0; k < 8; ++k) {
-        std::byte* v = dst + 96 * (8 * h + k);
-        for (size_t r = 0; r < kRows; ++r) {
-          std::memcpy(v + 4 * r, rows[r]->ql + 64 * h + 4 * k, 4);
-          std::memcpy(v + 32 + 4 * r, rows[r]->ql + 64 * h + 32 + 4 * k, 4);
-          std::memcpy(v + 64 + 4 * r, rows[r]->qh + 32 * h + 4 * k, 4);
-        }
-      }
+  }
+  // Run m of one vector triple: each row's four 6-bit values, 0..63.
+  [[gnu::always_inline]] static __m256i run(const std::byte* v, int m, __m256i m3f) {
+    if (m < 3) return _mm256_and_si256(load(v + 32 * m), m3f);
+    // bits 6-7 masked first, so the 16-bit shifts carry nothing across bytes
+    const auto top = [&](int i, int shift) { return _mm256_srli_epi16(_mm256_andnot_si256(m3f, load(v + 32 * i)), shift); };
+    return _mm256_or_si256(_mm256_or_si256(top(0, 6), top(1, 4)), top(2, 2));
   }
   template <int J>
   [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
                                            __m256 (&fa)[J]) {
-    const __m256i m0f = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    const __m256i m3f = _mm256_set1_epi8(0x3F);
     const std::byte* blk = quant_at<Q6_KLayout>(grp, nb, b);
     const std::byte* meta = meta_at<Q6_KLayout>(grp, nb, b);
     const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
     __m256i isum[J];
     for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
-    // run m of k and k + 1 at once: two maddubs results still fit int16, so
-    // one madd with the group scale widens both (few live registers: no spills)
+    // k = 4kq .. 4kq + 3 share run m's scale group 8h + 2m + kq; runs of k
+    // and k + 1 are summed in int16, then one madd with the scale widens both
     for (int h = 0; h < 2; ++h)
-      for (int kp = 0; kp < 4; ++kp) {
-        const std::byte* v = blk + 96 * (8 * h + 2 * kp);
-        for (int m = 0; m < 4; ++m) {
-          const int g = 8 * h + 2 * m + kp / 2;
-          const __m256i ysc = scales16<true>(sc + 8 * g);
-          const __m256i q0 = q6_run(v, m, m0f, m30), q1 = q6_run(v + 96, m, m0f, m30);
-          for (int j = 0; j < J; ++j) {
-            const int8_t* q = act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 8 * kp;
-            const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(q0, bcast4(q)), _mm256_maddubs_epi16(q1, bcast4(q + 4)));
-            isum[j] = pinned(_mm256_add_epi32(isum[j], _mm256_madd_epi16(t, ysc)));
+      for (int kq = 0; kq < 2; ++kq) {
+        __m256i ysc[4];
+        for (int m = 0; m < 4; ++m) ysc[m] = scales16<true>(sc + 8 * (8 * h + 2 * m + kq));
+#pragma GCC unroll 2
+        for (int k = 4 * kq; k < 4 * kq + 4; k += 2) {
+          const std::byte* v = blk + 96 * (8 * h + k);
+#pragma GCC unroll 4
+          for (int m = 0; m < 4; ++m) {
+            const __m256i q0 = run(v, m, m3f), q1 = run(v + 96, m, m3f);
+            for (int j = 0; j < J; ++j) {
+              const int8_t* q = act_block<Act>(a, ab, j, b).qs + 128 * h + 32 * m + 4 * k;
+              const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(q0, bcast4(q)),
+                                                 _mm256_maddubs_epi16(q1, bcast4(q + 4)));
+              isum[j] = pinned(_mm256_add_epi32(isum[j], _mm256_madd_epi16(t, ysc[m])));
+            }
           }
         }
       }
