@@ -1,6 +1,7 @@
 // `tessel embed` and `tessel similarity` end to end on bert-synth / gemma-embedding-synth.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "golden_embed.hpp"
@@ -23,6 +24,13 @@ TEST_CASE("embed -f FILE: one text per line, jsonl, no progress lines when stder
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, !Catch::Contains("\r"));
   CHECK_THAT(r.err, !Catch::Contains("2/2 texts"));
+  // The summary splits the time as llama-embedding does: load (with the
+  // packing of weights made on first use), tokenizing, the rows embedded.
+  std::smatch m;
+  REQUIRE(std::regex_search(r.err, m, std::regex(R"(embed: 2 texts -> 32 values each row \(pooling cls, normalize 2\) )"
+                                                 R"(in [0-9.]+ ms: load [0-9.]+ ms \(packing weights [0-9.]+ ms\), )"
+                                                 R"(tokenize [0-9.]+ ms, ([0-9]+) rows in [0-9.]+ ms)")));
+  CHECK(std::stoi(m[1]) > 2);  // both texts' tokens, not the texts
   const std::string text = read_text(out);
   const auto nl = text.find('\n');
   const auto a = nlohmann::json::parse(text.substr(0, nl));

@@ -114,6 +114,12 @@ struct Run {
   std::vector<std::string> texts;
   std::vector<Result> results;
   Pooling pooling = Pooling::mean;
+  // Where the time went, as llama-embedding reports it apart: opening and
+  // building the model plus packing its weights (done on first use, so
+  // measured during the first batch and moved here), tokenizing, and the
+  // forward passes over n_rows input rows.
+  double load_ms = 0, pack_ms = 0, tokenize_ms = 0, embed_ms = 0;
+  size_t n_rows = 0;
 };
 Run run_embeddings(const PipelineSpec& spec, bool show_progress);
 

@@ -1,6 +1,7 @@
 // The "embed" task: texts (inline, one per line of a file, or token ids) or
 // embedding rows from an input adapter -> Embedder -> writer. `tessel embed`
 // and `tessel run CONFIG` with `task: embed` both end up here.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "tessel/embedding.hpp"
 #include "tessel/error.hpp"
 #include "tessel/input.hpp"
+#include "tessel/kernels.hpp"
 #include "tessel/loaded_pipeline.hpp"
 #include "tessel/log.hpp"
 #include "tessel/progress.hpp"
@@ -37,6 +39,7 @@ struct Gathered {
   std::vector<std::string> texts;
   std::vector<Input> inputs;
   std::shared_ptr<Tokenizer> tokenizer;  // set when some text was tokenized
+  double tokenizer_ms = 0;               // building it from the vocabulary: load work
 };
 
 Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<ModelFile>& file,
@@ -47,7 +50,11 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
   const std::string prefix =
       (spec.embed.task.empty() ? std::string() : model.task_prompt(spec.embed.task)) + spec.embed.prefix;
   auto tokenize = [&](const std::string& text) {
-    if (!tok) tok = make_tokenizer(reg, file, spec.tokenizer);
+    if (!tok) {
+      const auto t0 = std::chrono::steady_clock::now();
+      tok = make_tokenizer(reg, file, spec.tokenizer);
+      g.tokenizer_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
     Input in;
     // As llama-embedding: specials added (BOS/EOS/CLS/SEP) and parsed in the text.
     in.tokens = tok->encode(prefix + text, EncodeOptions{true, true});
@@ -118,8 +125,18 @@ size_t truncate_inputs(std::vector<Input>& inputs, size_t max_rows, const Tokeni
 }
 
 Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
+  using Clock = std::chrono::steady_clock;
+  const auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
+  Run run;
+  auto t0 = Clock::now();
   auto [reg, file, no_tok, codecs, model] = load_pipeline_model(spec, TokenizerNeed::None);  // gather() makes it
+  run.load_ms = ms_since(t0);
+  t0 = Clock::now();
   Gathered g = gather(spec, *reg, file, *model);
+  run.tokenize_ms = ms_since(t0) - g.tokenizer_ms;
+  run.load_ms += g.tokenizer_ms;
   Options opts;
   opts.pooling = resolve_pooling(spec.embed.pooling, model->hparams());
   opts.normalize = spec.embed.normalize;
@@ -128,7 +145,9 @@ Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
   if (opts.normalize < -1)
     throw Error(spec.source + ": embed.normalize " + std::to_string(opts.normalize) +
                 " is not -1 (none), 0 (max-abs), 1 (taxicab), 2 (euclidean) or p > 2");
+  t0 = Clock::now();
   Embedder embedder(*model, spec.runtime, opts);
+  run.load_ms += ms_since(t0);
   if (spec.embed.truncate) {
     const size_t cut = truncate_inputs(g.inputs, embedder.max_rows(), g.tokenizer.get());
     if (cut)
@@ -137,9 +156,14 @@ Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
   }
   // The bar only when asked for and stderr is a terminal: logs never get \r lines.
   Progress bar("embed", g.inputs.size(), "texts", show_progress && Progress::stderr_is_terminal());
-  Run run;
   run.pooling = opts.pooling;
+  const int64_t width = std::max<int64_t>(1, model->hparams().n_embd);
+  for (const Input& in : g.inputs) run.n_rows += in.tokens.empty() ? in.embd.size() / size_t(width) : in.tokens.size();
+  t0 = Clock::now();
+  const double packed_before = kernels::packing_ms();
   run.results = embedder.embed(g.inputs, [&](size_t done, size_t) { bar.update(done); });
+  run.pack_ms = kernels::packing_ms() - packed_before;  // load work, not embedding work
+  run.embed_ms = std::max(0.0, ms_since(t0) - run.pack_ms);
   bar.finish();
   run.texts = std::move(g.texts);
   return run;
@@ -153,10 +177,13 @@ int run_embed_task(const PipelineSpec& spec) {
   write_results(run.results, run.texts, spec.embed);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const int64_t cols = run.results.empty() ? 0 : run.results[0].cols;
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "embed: %zu texts -> %lld values each row (pooling %s, normalize %d) in %.1f ms\n",
-                run.results.size(), static_cast<long long>(cols), pooling_name(run.pooling),
-                spec.embed.normalize, ms);
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "embed: %zu texts -> %lld values each row (pooling %s, normalize %d) in %.1f ms: load %.1f ms "
+                "(packing weights %.1f ms), tokenize %.1f ms, %zu rows in %.1f ms (%.1f rows/s)\n",
+                run.results.size(), static_cast<long long>(cols), pooling_name(run.pooling), spec.embed.normalize,
+                ms, run.load_ms + run.pack_ms, run.pack_ms, run.tokenize_ms, run.n_rows, run.embed_ms,
+                run.embed_ms > 0 ? 1000.0 * double(run.n_rows) / run.embed_ms : 0.0);
   if (quiet()) return 0;
   std::cerr << buf;
   if (!spec.embed.out_path.empty()) std::cerr << "embed: wrote " << spec.embed.out_path << "\n";
