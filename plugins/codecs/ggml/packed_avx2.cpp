@@ -309,11 +309,12 @@ struct KQuantLayout : Avx2Rows {
       for (int k0 = 0; k0 < 8; k0 += kFive ? 4 : 8) {
         __m256i l16[J], h16[J];
         for (int j = 0; j < J; ++j) l16[j] = h16[j] = _mm256_setzero_si256();
-        // Q4_K's eight steps unrolled: rolled, GCC copied every int16
-        // accumulator once per step (a vmovdqa after each add), ~12 % of the
-        // prompt tile's speed; Q5_K's four ran slower unrolled
-        if constexpr (kFive) {
-          for (int k = k0; k < k0 + 4; ++k) step<J>(blk, c, k, a, ab, b, l16, h16);
+        // Q4_K's eight steps unrolled for prompt tiles: rolled, GCC copied
+        // every int16 accumulator once per step (a vmovdqa after each add),
+        // ~12 % of the tile's speed. Q5_K's four ran slower unrolled, and
+        // decode (J = 1) keeps the rolled loop it was measured with.
+        if constexpr (kFive || J == 1) {
+          for (int k = k0; k < k0 + (kFive ? 4 : 8); ++k) step<J>(blk, c, k, a, ab, b, l16, h16);
         } else {
 #pragma GCC unroll 8
           for (int k = k0; k < k0 + 8; ++k) step<J>(blk, c, k, a, ab, b, l16, h16);
