@@ -21,6 +21,11 @@ namespace tessel::embed {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
 // One text per line; a trailing '\r' goes, empty lines are skipped.
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
   note_input(path);
@@ -51,9 +56,9 @@ Gathered gather(const PipelineSpec& spec, Registry& reg, const std::shared_ptr<M
       (spec.embed.task.empty() ? std::string() : model.task_prompt(spec.embed.task)) + spec.embed.prefix;
   auto tokenize = [&](const std::string& text) {
     if (!tok) {
-      const auto t0 = std::chrono::steady_clock::now();
+      const auto t0 = Clock::now();
       tok = make_tokenizer(reg, file, spec.tokenizer);
-      g.tokenizer_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      g.tokenizer_ms = ms_since(t0);
     }
     Input in;
     // As llama-embedding: specials added (BOS/EOS/CLS/SEP) and parsed in the text.
@@ -125,10 +130,6 @@ size_t truncate_inputs(std::vector<Input>& inputs, size_t max_rows, const Tokeni
 }
 
 Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
-  using Clock = std::chrono::steady_clock;
-  const auto ms_since = [](Clock::time_point t) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-  };
   Run run;
   auto t0 = Clock::now();
   auto [reg, file, no_tok, codecs, model] = load_pipeline_model(spec, TokenizerNeed::None);  // gather() makes it
@@ -172,10 +173,10 @@ Run run_embeddings(const PipelineSpec& spec, bool show_progress) {
 namespace {
 
 int run_embed_task(const PipelineSpec& spec) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   Run run = run_embeddings(spec, true);
   write_results(run.results, run.texts, spec.embed);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double ms = ms_since(t0);
   const int64_t cols = run.results.empty() ? 0 : run.results[0].cols;
   char buf[512];
   std::snprintf(buf, sizeof buf,
