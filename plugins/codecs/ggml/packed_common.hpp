@@ -139,7 +139,7 @@ class Packed final : public PackedMatrix {
       // Decode: L::kDecodeGroups groups side by side. One group at a time is
       // one memory stream, and one core's prefetchers keep too few of Q8_0's
       // lines in flight: four groups decode tinyllama Q8_0 ~15 % faster at
-      // one thread (paired runs, bench/README.md). Q4_0 and the K-quants
+      // one thread (paired runs, docs/decisions.md). Q4_0 and the K-quants
       // lost with more groups, so they keep one group and the software
       // prefetch.
       if (n_act == 1) {
