@@ -454,7 +454,7 @@ std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_
     case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q5_K: return make<Q5_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q6_K: return make<Q6_KLayout>(w, n_out, n_in, pool);
-    default: return nullptr;
+    default: return pack_float_avx2(type, w, n_out, n_in, pool);
   }
 }
 

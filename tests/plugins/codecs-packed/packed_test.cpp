@@ -24,6 +24,7 @@ Kernels scalar(TypeId t) {
   std::vector<Kernels> ks;
   add_legacy_kernels(ks);
   add_kquant_kernels(ks);
+  add_float_kernels(ks);
   for (const auto& k : ks)
     if (k.type == t) return k;
   FAIL("no scalar kernels for type " << int(t));
@@ -62,6 +63,7 @@ void check(TypeId t, size_t n_out, size_t n_in, size_t n_act) {
   }
   const size_t group = packed->row_group();  // 16 with AVX-512 VNNI, 8 with AVX2
   REQUIRE((group == 16 || group == 8));
+  INFO(type_name(t) << " packed in groups of " << group);
 
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::vector<float> x(n_act * n_in);
@@ -115,6 +117,23 @@ TEST_CASE("packed kernels match the scalar codecs (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)
       for (size_t n_act : {1, 3, 8, 13, 70}) check(t, n_out, 512, n_act);
   check(TypeId::Q8_0, 48, 32, 9);  // one block per row: groups of odd size stay aligned
   check(TypeId::Q4_0, 20, 96, 2);
+}
+
+// F16 / BF16 (AVX2 layout, 16 rows): one float chain per output, so decode
+// equals batch for every tile width (6, 4, 2, 1) and group count (4 side by
+// side in decode, then the rest one at a time).
+TEST_CASE("packed float kernels match the scalar codecs (F16, BF16)", "[packed]") {
+  if (cpu_has_vnni() || !cpu_has_avx2()) {  // AVX-512 CPUs keep their 16-lane row dots
+    CHECK(pack_matrix(TypeId::F16, nullptr, 16, 32) == nullptr);
+    return;
+  }
+  std::vector<std::byte> w(16 * 544 * 2);
+  REQUIRE(pack_matrix(TypeId::F16, w.data(), 16, 544) != nullptr);  // or check() below tests nothing
+  REQUIRE(pack_matrix(TypeId::BF16, w.data(), 16, 544) != nullptr);
+  for (TypeId t : {TypeId::F16, TypeId::BF16})
+    for (size_t n_out : {16, 37, 80, 144})
+      for (size_t n_act : {1, 5, 6, 13, 70}) check(t, n_out, 544, n_act);
+  CHECK(pack_matrix(TypeId::F16, w.data(), 16, 48) == nullptr);  // rows not whole 32-element blocks
 }
 
 TEST_CASE("packing refuses rows that are not whole blocks", "[packed]") {

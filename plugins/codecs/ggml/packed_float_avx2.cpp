@@ -1,0 +1,177 @@
+// F16 and BF16 weights, packed for AVX2 + FMA (see packed.hpp). The row dots
+// (simd_dots_float.hpp) convert an F16 activation for every product: ten
+// conversions per eight FMAs held prompt batches at ~65 % of the FMA units
+// and pp512 at 0.75x llama.cpp. Here 16 weight rows are interleaved by
+// element, so two 16-byte loads and conversions give element k of 16 rows,
+// and the activations are widened to float once (after ggml's rounding to
+// the weight type, so every product is the one ggml's F16 / BF16 dot forms).
+// A tile is an outer product, 16 rows x 6 activation rows: per element two
+// conversions, six broadcasts and twelve FMAs, no horizontal sums. It ran
+// at ~90 % of the FMA units' peak on 2048 x 5632 (float-gemm-bench); 8 rows
+// x 12 ran at half that (a broadcast per FMA), and K slices that keep a
+// group's weights in L1 lost to whole rows the prefetchers can follow.
+//
+// Each output is one float chain over k in order, whatever the tile: decode
+// (J = 1, four groups side by side to hide the FMA latency) and every batch
+// give the same bits.
+#include "packed.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "packed_common.hpp"
+
+namespace tessel::ggml {
+namespace {
+
+bool cpu_has_avx2_fma() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
+  return ok;
+}
+
+inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+
+// 16 rows per group, as two vectors of 8 row sums.
+struct Rows16 {
+  static constexpr size_t kRows = 16;
+  static constexpr bool kInlineMeta = true;  // there is no meta: one stream
+  using Mask = size_t;
+  struct Acc {
+    __m256 lo, hi;
+  };
+  static Mask mask(size_t valid) { return valid; }
+  static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+  static void store(float* y, Acc v, size_t valid) {
+    if (valid == kRows) {
+      _mm256_storeu_ps(y, v.lo);
+      _mm256_storeu_ps(y + 8, v.hi);
+      return;
+    }
+    alignas(32) float t[16];
+    _mm256_store_ps(t, v.lo);
+    _mm256_store_ps(t + 8, v.hi);
+    std::copy(t, t + valid, y);
+  }
+};
+
+// The 16-bit float formats: 8 values to floats (exact), and 8 floats rounded
+// as ggml rounds activations to that type, widened back.
+struct F16Format {
+  static __m256 widen(const void* p) { return _mm256_cvtph_ps(load128(p)); }
+  static __m256 round(__m256 x) { return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); }
+};
+struct BF16Format {
+  static __m256 widen(const void* p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(p)), 16));
+  }
+  // fp32_to_bf16 (half.hpp): nearest even, NaN kept quiet
+  static __m256 round(__m256 x) {
+    const __m256i u = _mm256_castps_si256(x);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    const __m256i rounded = _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7FFF)));
+    const __m256i quiet = _mm256_or_si256(u, _mm256_set1_epi32(0x400000));
+    const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    const __m256i bits = _mm256_blendv_epi8(rounded, quiet, nan);
+    return _mm256_castsi256_ps(_mm256_and_si256(bits, _mm256_set1_epi32(int(0xFFFF0000u))));
+  }
+};
+
+// Block b of a group: element 32b + k of the 16 rows at 32 * k (row r at 2r).
+// 32 elements per block: 8 ran ~15 % slower (the driver's per-block work),
+// 64 no faster than 32.
+template <class F>
+struct FloatLayout : Rows16 {
+  static constexpr int kK = 32;
+  struct Block {
+    uint16_t v[kK];
+  };
+  struct Act {
+    float x[kK];
+  };
+  static constexpr size_t kBlock = kK, kQuant = 16 * kK * 2, kMeta = 0;
+  // 16 x 6 outputs are 12 accumulators, beside two weight vectors and a broadcast
+  static constexpr int kTile = 6;
+  static constexpr size_t kDecodeGroups = 4;
+  static void quantize(const float* x, Act* o, size_t nb) {
+    for (size_t b = 0; b < nb; ++b)
+      for (int i = 0; i < kK; i += 8) _mm256_storeu_ps(o[b].x + i, F::round(_mm256_loadu_ps(x + kK * b + i)));
+  }
+  // 8 x 8 transposes of 16-bit values: two-byte copies took a fifth of an
+  // F16 model's load
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte*) {
+    for (int r0 = 0; r0 < 16; r0 += 8)
+      for (int c = 0; c < kK; c += 8) {
+        __m128i t[8], u[8];
+        for (int i = 0; i < 8; ++i) t[i] = load128(rows[r0 + i]->v + c);
+        for (int i = 0; i < 4; ++i) {  // pairs of rows, element by element
+          u[i] = _mm_unpacklo_epi16(t[2 * i], t[2 * i + 1]);
+          u[4 + i] = _mm_unpackhi_epi16(t[2 * i], t[2 * i + 1]);
+        }
+        for (int h = 0; h < 2; ++h)  // quads of rows: u[4h + ...] holds elements 4h..4h+3
+          for (int i = 0; i < 2; ++i) {
+            t[4 * h + 2 * i] = _mm_unpacklo_epi32(u[4 * h + 2 * i], u[4 * h + 2 * i + 1]);
+            t[4 * h + 2 * i + 1] = _mm_unpackhi_epi32(u[4 * h + 2 * i], u[4 * h + 2 * i + 1]);
+          }
+        // t[4h + 2i + p]: rows 4i..4i+3, elements 4h + 2p and 4h + 2p + 1
+        for (int h = 0; h < 2; ++h)
+          for (int p = 0; p < 2; ++p) {
+            const __m128i lo = t[4 * h + p], hi = t[4 * h + 2 + p];
+            const int k = c + 4 * h + 2 * p;
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 32 * k + 2 * r0), _mm_unpacklo_epi64(lo, hi));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 32 * (k + 1) + 2 * r0), _mm_unpackhi_epi64(lo, hi));
+          }
+      }
+  }
+  template <int J>
+  [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
+                                           Acc (&fa)[J]) {
+    const std::byte* blk = quant_at<FloatLayout>(grp, nb, b);
+    const float* x[J];
+    // the sums in locals: updated in place through fa, GCC stored all of
+    // them to the stack after every FMA (half the tile's speed)
+    __m256 lo[J], hi[J];
+    for (int j = 0; j < J; ++j) {
+      x[j] = act_block<Act>(a, ab, j, b).x;
+      lo[j] = fa[j].lo;
+      hi[j] = fa[j].hi;
+    }
+#pragma GCC unroll 32
+    for (int k = 0; k < kK; ++k) {
+      const __m256 w0 = F::widen(blk + 32 * k), w1 = F::widen(blk + 32 * k + 16);
+      for (int j = 0; j < J; ++j) {
+        const __m256 v = _mm256_broadcast_ss(x[j] + k);
+        lo[j] = _mm256_fmadd_ps(w0, v, lo[j]);
+        hi[j] = _mm256_fmadd_ps(w1, v, hi[j]);
+      }
+    }
+    for (int j = 0; j < J; ++j) fa[j] = {lo[j], hi[j]};
+  }
+};
+
+template <class L>
+std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, ThreadPool* pool) {
+  if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
+  return std::make_unique<Packed<L>>(w, n_out, n_in, pool);
+}
+
+}  // namespace
+
+std::unique_ptr<PackedMatrix> pack_float_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
+                                              ThreadPool* pool) {
+  if (!cpu_has_avx2_fma()) return nullptr;
+  switch (type) {
+    case TypeId::F16: return make<FloatLayout<F16Format>>(w, n_out, n_in, pool);
+    case TypeId::BF16: return make<FloatLayout<BF16Format>>(w, n_out, n_in, pool);
+    default: return nullptr;
+  }
+}
+
+}  // namespace tessel::ggml
+
+#else  // not x86-64
+
+namespace tessel::ggml {
+std::unique_ptr<PackedMatrix> pack_float_avx2(TypeId, const void*, size_t, size_t, ThreadPool*) { return nullptr; }
+}  // namespace tessel::ggml
+
+#endif
