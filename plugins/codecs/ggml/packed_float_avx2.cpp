@@ -1,4 +1,4 @@
-// F16 and BF16 weights, packed for AVX2 + FMA (see packed.hpp). The row dots
+// F32, F16 and BF16 weights, packed for AVX2 + FMA (see packed.hpp). The row dots
 // (simd_dots_float.hpp) convert an F16 activation for every product: ten
 // conversions per eight FMAs held prompt batches at ~65 % of the FMA units
 // and pp512 at 0.75x llama.cpp. Here 16 weight rows are interleaved by
@@ -54,13 +54,20 @@ struct Rows16 {
   }
 };
 
-// The 16-bit float formats: 8 values to floats (exact), and 8 floats rounded
-// as ggml rounds activations to that type, widened back.
+// The weight formats: 8 values to floats (exact), and 8 floats rounded as
+// ggml rounds activations to that type (its dot_type), widened back.
+struct F32Format {
+  using T = float;
+  static __m256 widen(const void* p) { return _mm256_loadu_ps(static_cast<const float*>(p)); }
+  static __m256 round(__m256 x) { return x; }
+};
 struct F16Format {
+  using T = uint16_t;
   static __m256 widen(const void* p) { return _mm256_cvtph_ps(load128(p)); }
   static __m256 round(__m256 x) { return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); }
 };
 struct BF16Format {
+  using T = uint16_t;
   static __m256 widen(const void* p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(p)), 16));
   }
@@ -76,19 +83,62 @@ struct BF16Format {
   }
 };
 
-// Block b of a group: element 32b + k of the 16 rows at 32 * k (row r at 2r).
-// 32 elements per block: 8 ran ~15 % slower (the driver's per-block work),
-// 64 no faster than 32.
+// 8 x 8 transposes (element-wise copies took a fifth of an F16 model's
+// load): src[i] points at 8 values of row i; dst + k * stride receives
+// element k of the 8 rows.
+inline void transpose8x8(const uint16_t* const* src, std::byte* dst, size_t stride) {
+  __m128i t[8], u[8];
+  for (int i = 0; i < 8; ++i) t[i] = load128(src[i]);
+  for (int i = 0; i < 4; ++i) {  // pairs of rows, element by element
+    u[i] = _mm_unpacklo_epi16(t[2 * i], t[2 * i + 1]);
+    u[4 + i] = _mm_unpackhi_epi16(t[2 * i], t[2 * i + 1]);
+  }
+  // t[4h + 2i + p]: rows 4i..4i+3, elements 4h + 2p and 4h + 2p + 1
+  for (int h = 0; h < 2; ++h)
+    for (int i = 0; i < 2; ++i) {
+      t[4 * h + 2 * i] = _mm_unpacklo_epi32(u[4 * h + 2 * i], u[4 * h + 2 * i + 1]);
+      t[4 * h + 2 * i + 1] = _mm_unpackhi_epi32(u[4 * h + 2 * i], u[4 * h + 2 * i + 1]);
+    }
+  for (int h = 0; h < 2; ++h)
+    for (int p = 0; p < 2; ++p) {
+      const __m128i lo = t[4 * h + p], hi = t[4 * h + 2 + p];
+      const int k = 4 * h + 2 * p;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + stride * size_t(k)), _mm_unpacklo_epi64(lo, hi));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + stride * size_t(k + 1)), _mm_unpackhi_epi64(lo, hi));
+    }
+}
+inline void transpose8x8(const float* const* src, std::byte* dst, size_t stride) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 4; ++i) {  // pairs of rows: elements 0,1 | 4,5 and 2,3 | 6,7
+    t[2 * i] = _mm256_unpacklo_ps(_mm256_loadu_ps(src[2 * i]), _mm256_loadu_ps(src[2 * i + 1]));
+    t[2 * i + 1] = _mm256_unpackhi_ps(_mm256_loadu_ps(src[2 * i]), _mm256_loadu_ps(src[2 * i + 1]));
+  }
+  for (int q = 0; q < 2; ++q)  // quads of rows: s[4q + e] holds elements e | e + 4
+    for (int p = 0; p < 2; ++p) {
+      s[4 * q + 2 * p] = _mm256_shuffle_ps(t[4 * q + p], t[4 * q + 2 + p], 0x44);
+      s[4 * q + 2 * p + 1] = _mm256_shuffle_ps(t[4 * q + p], t[4 * q + 2 + p], 0xEE);
+    }
+  for (int e = 0; e < 4; ++e) {
+    _mm256_storeu_ps(reinterpret_cast<float*>(dst + stride * size_t(e)), _mm256_permute2f128_ps(s[e], s[4 + e], 0x20));
+    _mm256_storeu_ps(reinterpret_cast<float*>(dst + stride * size_t(e + 4)), _mm256_permute2f128_ps(s[e], s[4 + e], 0x31));
+  }
+}
+
+// Block b of a group: element 32b + k of the 16 rows at row r's place in
+// step k. 32 elements per block: 8 ran ~15 % slower (the driver's
+// per-block work), 64 no faster than 32.
 template <class F>
 struct FloatLayout : Rows16 {
+  using T = typename F::T;
   static constexpr int kK = 32;
+  static constexpr size_t kStep = 16 * sizeof(T);  // one element of 16 rows
   struct Block {
-    uint16_t v[kK];
+    T v[kK];
   };
   struct Act {
     float x[kK];
   };
-  static constexpr size_t kBlock = kK, kQuant = 16 * kK * 2, kMeta = 0;
+  static constexpr size_t kBlock = kK, kQuant = kK * kStep, kMeta = 0;
   // 16 x 6 outputs are 12 accumulators, beside two weight vectors and a broadcast
   static constexpr int kTile = 6;
   static constexpr size_t kDecodeGroups = 4;
@@ -96,30 +146,12 @@ struct FloatLayout : Rows16 {
     for (size_t b = 0; b < nb; ++b)
       for (int i = 0; i < kK; i += 8) _mm256_storeu_ps(o[b].x + i, F::round(_mm256_loadu_ps(x + kK * b + i)));
   }
-  // 8 x 8 transposes of 16-bit values: two-byte copies took a fifth of an
-  // F16 model's load
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte*) {
     for (int r0 = 0; r0 < 16; r0 += 8)
       for (int c = 0; c < kK; c += 8) {
-        __m128i t[8], u[8];
-        for (int i = 0; i < 8; ++i) t[i] = load128(rows[r0 + i]->v + c);
-        for (int i = 0; i < 4; ++i) {  // pairs of rows, element by element
-          u[i] = _mm_unpacklo_epi16(t[2 * i], t[2 * i + 1]);
-          u[4 + i] = _mm_unpackhi_epi16(t[2 * i], t[2 * i + 1]);
-        }
-        for (int h = 0; h < 2; ++h)  // quads of rows: u[4h + ...] holds elements 4h..4h+3
-          for (int i = 0; i < 2; ++i) {
-            t[4 * h + 2 * i] = _mm_unpacklo_epi32(u[4 * h + 2 * i], u[4 * h + 2 * i + 1]);
-            t[4 * h + 2 * i + 1] = _mm_unpackhi_epi32(u[4 * h + 2 * i], u[4 * h + 2 * i + 1]);
-          }
-        // t[4h + 2i + p]: rows 4i..4i+3, elements 4h + 2p and 4h + 2p + 1
-        for (int h = 0; h < 2; ++h)
-          for (int p = 0; p < 2; ++p) {
-            const __m128i lo = t[4 * h + p], hi = t[4 * h + 2 + p];
-            const int k = c + 4 * h + 2 * p;
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 32 * k + 2 * r0), _mm_unpacklo_epi64(lo, hi));
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 32 * (k + 1) + 2 * r0), _mm_unpackhi_epi64(lo, hi));
-          }
+        const T* src[8];
+        for (int i = 0; i < 8; ++i) src[i] = rows[r0 + i]->v + c;
+        transpose8x8(src, dst + kStep * size_t(c) + sizeof(T) * size_t(r0), kStep);
       }
   }
   template <int J>
@@ -137,7 +169,7 @@ struct FloatLayout : Rows16 {
     }
 #pragma GCC unroll 32
     for (int k = 0; k < kK; ++k) {
-      const __m256 w0 = F::widen(blk + 32 * k), w1 = F::widen(blk + 32 * k + 16);
+      const __m256 w0 = F::widen(blk + kStep * k), w1 = F::widen(blk + kStep * k + 8 * sizeof(T));
       for (int j = 0; j < J; ++j) {
         const __m256 v = _mm256_broadcast_ss(x[j] + k);
         lo[j] = _mm256_fmadd_ps(w0, v, lo[j]);
@@ -160,6 +192,7 @@ std::unique_ptr<PackedMatrix> pack_float_avx2(TypeId type, const void* w, size_t
                                               ThreadPool* pool) {
   if (!cpu_has_avx2_fma()) return nullptr;
   switch (type) {
+    case TypeId::F32: return make<FloatLayout<F32Format>>(w, n_out, n_in, pool);
     case TypeId::F16: return make<FloatLayout<F16Format>>(w, n_out, n_in, pool);
     case TypeId::BF16: return make<FloatLayout<BF16Format>>(w, n_out, n_in, pool);
     default: return nullptr;
