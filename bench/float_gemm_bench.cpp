@@ -1,10 +1,9 @@
-// Float GEMM for prompt batches: kernels::matmul with Eigen's GEMM
-// (float_gemm.cpp) against the same call on the dot kernels
-// (set_float_gemm(FloatGemm::Off), float_gemm.hpp), on the same weights and activations.
-// Issue #17 asked to put Eigen where it serves and keep it only where it is
-// at least as fast; this measures that. Times are process CPU time (the
-// machine is shared: wall time measures the neighbours), best of 3; with one
-// thread that is the kernel's own time.
+// Float weights in prompt batches, three ways on the same weights and
+// activations: the codec's packed layout (packed_float_avx2.cpp, what matmul
+// uses on AVX2), the row dots (simd_dots_float.hpp, no packing) and Eigen's
+// GEMM (float_gemm.cpp, FloatGemm::AllFloat; off in production). Times are
+// process CPU time (the machine is shared: wall time measures the
+// neighbours), best of 3; with one thread that is the kernel's own time.
 //   build/bin/float-gemm-bench [THREADS]      (prints a markdown table)
 #include <time.h>
 
@@ -60,8 +59,9 @@ int main(int argc, char** argv) try {
                           {"2048x2048, pp64", 64, 2048, 2048},
                           {"2048x2048, 16 rows", 16, 2048, 2048},
                           {"ViT-B 768->3072, 196 patches", 196, 768, 3072}};
-  std::printf("threads %d, process CPU time, best of 3\n\n| weights | shape | dot kernels ms | Eigen ms | dots / Eigen | max rel diff |\n"
-              "|---|---|---:|---:|---:|---:|\n", threads);
+  std::printf("threads %d, process CPU time, best of 3\n\n"
+              "| weights | shape | packed ms | GFLOP/s | row dots ms | Eigen ms | dots / packed | Eigen / packed | max rel diff |\n"
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|\n", threads);
   for (TypeId type : {TypeId::F32, TypeId::F16, TypeId::BF16}) {
     const Codec& c = codecs->get(type);
     for (const Shape& s : shapes) {
@@ -81,19 +81,24 @@ int main(int argc, char** argv) try {
       m.row_size = row_bytes;
       m.codec = &c;
       m.dot_codec = &codecs->get(c.dot_type());
-      std::vector<float> y1(size_t(s.rows * s.n_out)), y2(y1.size());
-      // AllFloat: F16 through Eigen too, to see what it would give.
+      kernels::Matrix rows = m;  // no packed copy: the row dots, or Eigen
+      rows.packing = nullptr;
+      std::vector<float> y1(size_t(s.rows * s.n_out)), y2(y1.size()), y3(y1.size());
       kernels::set_float_gemm(kernels::FloatGemm::Off);
-      const double t_dots = seconds_of([&] { kernels::matmul(pool, m, x.data(), s.rows, y1.data(), scratch); });
+      const double t_packed = seconds_of([&] { kernels::matmul(pool, m, x.data(), s.rows, y1.data(), scratch); });
+      const double t_dots = seconds_of([&] { kernels::matmul(pool, rows, x.data(), s.rows, y2.data(), scratch); });
       kernels::set_float_gemm(kernels::FloatGemm::AllFloat);
-      const double t_eigen = seconds_of([&] { kernels::matmul(pool, m, x.data(), s.rows, y2.data(), scratch); });
+      const double t_eigen = seconds_of([&] { kernels::matmul(pool, rows, x.data(), s.rows, y3.data(), scratch); });
+      kernels::set_float_gemm(kernels::FloatGemm::Off);
       double diff = 0, scale = 0;
       for (size_t i = 0; i < y1.size(); ++i) {
-        diff = std::max(diff, double(std::fabs(y1[i] - y2[i])));
+        diff = std::max({diff, double(std::fabs(y1[i] - y2[i])), double(std::fabs(y1[i] - y3[i]))});
         scale = std::max(scale, double(std::fabs(y1[i])));
       }
-      std::printf("| %s | %s | %.1f | %.1f | %.2f | %.1e |\n", type_name(type).c_str(), s.what, t_dots * 1e3,
-                  t_eigen * 1e3, t_dots / t_eigen, scale > 0 ? diff / scale : 0.0);
+      const double flops = 2.0 * double(s.rows) * double(s.n_in) * double(s.n_out);
+      std::printf("| %s | %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.1e |\n", type_name(type).c_str(), s.what,
+                  t_packed * 1e3, flops / t_packed / 1e9, t_dots * 1e3, t_eigen * 1e3, t_dots / t_packed,
+                  t_eigen / t_packed, scale > 0 ? diff / scale : 0.0);
       std::fflush(stdout);
     }
   }
