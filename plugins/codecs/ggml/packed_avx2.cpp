@@ -26,12 +26,6 @@
 namespace tessel::ggml {
 namespace {
 
-bool cpu_has_avx2() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                         cpu_has_f16c();
-  return ok;
-}
-
 struct ActQ8 { float d; int32_t sum; int8_t qs[QK]; };            // per 32 values
 // per 256 values, with the sums of each G quants (Q4_K's mins pair with sums
 // of 32, Q6_K's offset with sums of 16)
@@ -437,17 +431,11 @@ struct Q6_KLayout : Avx2Rows {
   }
 };
 
-template <class L>
-std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, ThreadPool* pool) {
-  if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
-  return std::make_unique<Packed<L>>(w, n_out, n_in, pool);
-}
-
 }  // namespace
 
 std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
                                                ThreadPool* pool) {
-  if (!cpu_has_avx2()) return nullptr;
+  if (!cpu_has_avx2_fma()) return nullptr;
   switch (type) {
     case TypeId::Q8_0: return make<Q8_0Layout>(w, n_out, n_in, pool);
     case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in, pool);

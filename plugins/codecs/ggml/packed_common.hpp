@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <type_traits>
 
@@ -30,6 +31,13 @@ namespace {
 bool cpu_has_f16c() {
   unsigned a = 0, b = 0, c = 0, d = 0;
   return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
+
+// What the AVX2 layouts need (__builtin_cpu_supports also checks that the OS
+// saves the ymm registers).
+[[maybe_unused]] bool cpu_has_avx2_fma() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
+  return ok;
 }
 
 constexpr size_t kActChunk = 64;   // activation rows kept hot while weights stream
@@ -204,6 +212,13 @@ class Packed final : public PackedMatrix {
 
 template <class A> const A& act_block(const std::byte* a, size_t ab, int j, size_t b) {
   return reinterpret_cast<const A*>(a + size_t(j) * ab)[b];
+}
+
+// The packed matrix of layout L, or null when rows are not whole blocks.
+template <class L>
+std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, ThreadPool* pool) {
+  if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
+  return std::make_unique<Packed<L>>(w, n_out, n_in, pool);
 }
 
 }  // namespace

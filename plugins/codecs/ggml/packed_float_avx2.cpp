@@ -24,11 +24,6 @@
 namespace tessel::ggml {
 namespace {
 
-bool cpu_has_avx2_fma() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
-  return ok;
-}
-
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 
 // 16 rows per group, as two vectors of 8 row sums.
@@ -179,12 +174,6 @@ struct FloatLayout : Rows16 {
     for (int j = 0; j < J; ++j) fa[j] = {lo[j], hi[j]};
   }
 };
-
-template <class L>
-std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, ThreadPool* pool) {
-  if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
-  return std::make_unique<Packed<L>>(w, n_out, n_in, pool);
-}
 
 }  // namespace
 

@@ -375,12 +375,6 @@ struct Q6_KLayout : Avx512Rows {
   }
 };
 
-template <class L>
-std::unique_ptr<PackedMatrix> make(const void* w, size_t n_out, size_t n_in, ThreadPool* pool) {
-  if (n_in == 0 || n_in % L::kBlock != 0 || n_out == 0) return nullptr;
-  return std::make_unique<Packed<L>>(w, n_out, n_in, pool);
-}
-
 }  // namespace
 
 std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_out, size_t n_in,
