@@ -20,6 +20,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "packed_common.hpp"
 
@@ -27,6 +28,9 @@ namespace tessel::ggml {
 namespace {
 
 struct ActQ8 { float d; int32_t sum; int8_t qs[QK]; };            // per 32 values
+// ggml's Q8_1 (the activations of Q4_1 / Q5_1): s = d * sum(qs) rounded to
+// F16, with d before its own rounding
+struct ActQ8_1 { float d, s; int8_t qs[QK]; };
 // per 256 values, with the sums of each G quants (Q4_K's mins pair with sums
 // of 32, Q6_K's offset with sums of 16)
 template <int G> struct ActK { float d; int16_t sum[QK_K / G]; int8_t qs[QK_K]; };
@@ -89,7 +93,8 @@ inline void store_bytes(int8_t* dst, __m256i q0, __m256i q1, __m256i q2, __m256i
 
 // ggml's quantize_row_q8_0_ref: d = amax / 127 rounded to F16, q = roundf(x / d)
 // (ties away from zero, which the vector round needs a fix-up for).
-void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
+template <class Act = ActQ8>
+void quantize_q8_blocks(const float* x, Act* out, size_t nb) {
   const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
   for (size_t b = 0; b < nb; ++b, x += QK) {
     __m256 v[4], m = _mm256_setzero_ps();
@@ -112,7 +117,10 @@ void quantize_q8_blocks(const float* x, ActQ8* out, size_t nb) {
       q[i] = _mm256_min_epi32(q[i], _mm256_set1_epi32(127));
       sum = _mm256_add_epi32(sum, q[i]);
     }
-    out[b].sum = hsum(sum);
+    if constexpr (std::is_same_v<Act, ActQ8_1>)
+      out[b].s = _cvtsh_ss(_cvtss_sh(float(hsum(sum)) * d, _MM_FROUND_TO_NEAREST_INT));
+    else
+      out[b].sum = hsum(sum);
     store_bytes(out[b].qs, q[0], q[1], q[2], q[3]);
   }
 }
@@ -193,47 +201,87 @@ struct Q8_0Layout : Avx2Rows {
   }
 };
 
-// ---- Q4_0: 4 vectors of packed nibbles: vector k holds qs[4k..4k+3] of each
-// row, low nibbles = elements 4k.., high = 16 + 4k..; 8 F16 scales.
-struct Q4_0Layout : Avx2Rows {
-  using Block = BlockQ4_0;
-  using Act = ActQ8;
-  static constexpr size_t kBlock = QK, kQuant = 4 * 32, kMeta = 16;
+// ---- The 32-element quants with nibbles: Q4_0, Q4_1, Q5_0, Q5_1. 4 vectors
+// of packed nibbles: vector k holds qs[4k..4k+3] of each row, low nibbles =
+// elements 4k.., high = 16 + 4k... Q5_0 / Q5_1 add one vector of fifth bits:
+// byte i of a row's lane holds, at bit 2k, the bit of element 4k + i and at
+// 2k + 1 that of 16 + 4k + i. Meta: 8 F16 scales, then (Q4_1 / Q5_1) 8 F16
+// mins. Q4_0 / Q5_0 subtract their 8 / 16 offset through the activation's
+// block sum; Q4_1 / Q5_1 add min * (Q8_1's s), as ggml's dots do.
+template <class B, bool kFive, bool kMin>
+struct LegacyLayout : Avx2Rows {
+  using Block = B;
+  using Act = std::conditional_t<kMin, ActQ8_1, ActQ8>;
+  static constexpr size_t kBlock = QK, kQuant = 4 * 32 + (kFive ? 32 : 0), kMeta = kMin ? 32 : 16;
   // scales beside their quants, one stream: decode 1.15-1.22x at -t 1 and
   // 1.06-1.20x at -t 2 in paired runs (Q8_0 gained nothing from the same)
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
   static constexpr size_t kDecodeGroups = 1;
-  static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
+  static constexpr int kOffset = kMin ? 0 : kFive ? 16 : 8;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks<Act>(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
-    for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+    for (size_t r = 0; r < kRows; ++r) {
+      std::memcpy(meta + 2 * r, &rows[r]->d, 2);
+      if constexpr (kMin) std::memcpy(meta + 16 + 2 * r, &rows[r]->m, 2);
+    }
     for (int k = 0; k < 4; ++k)
       for (size_t r = 0; r < kRows; ++r) std::memcpy(dst + 32 * k + 4 * r, rows[r]->qs + 4 * k, 4);
+    if constexpr (kFive)
+      for (size_t r = 0; r < kRows; ++r) {
+        uint32_t qh;
+        std::memcpy(&qh, rows[r]->qh, 4);
+        for (int i = 0; i < 4; ++i) {
+          uint8_t bits = 0;
+          for (int k = 0; k < 4; ++k)
+            bits |= uint8_t(((qh >> (4 * k + i)) & 1) << (2 * k) | ((qh >> (16 + 4 * k + i)) & 1) << (2 * k + 1));
+          dst[128 + 4 * r + size_t(i)] = std::byte(bits);
+        }
+      }
   }
   template <int J>
   [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
                                            __m256 (&fa)[J]) {
-    const __m256i lo = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const std::byte* blk = quant_at<Q4_0Layout>(grp, nb, b);
-    __m256i acc[J];
-    for (int j = 0; j < J; ++j) acc[j] = _mm256_setzero_si256();
+    const __m256i lo = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1), bit = _mm256_set1_epi8(1);
+    const std::byte* blk = quant_at<LegacyLayout>(grp, nb, b);
+    const std::byte* meta = meta_at<LegacyLayout>(grp, nb, b);
+    __m256i acc[J], wide[J];  // 5-bit products: four maddubs fit int16, so widen halfway
+    for (int j = 0; j < J; ++j) acc[j] = wide[j] = _mm256_setzero_si256();
     for (int k = 0; k < 4; ++k) {
       const __m256i raw = load(blk + 32 * k);
-      const __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
+      __m256i wl = _mm256_and_si256(raw, lo), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo);
+      if constexpr (kFive) {
+        const __m256i qh = load(blk + 128);  // bytes <= 1 after the masks: the shifts carry nothing
+        wl = _mm256_or_si256(wl, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), bit), 4));
+        wh = _mm256_or_si256(wh, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k + 1), bit), 4));
+      }
       for (int j = 0; j < J; ++j) {
         const int8_t* q = act_block<Act>(a, ab, j, b).qs;
         acc[j] = _mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wl, bcast4(q + 4 * k)));
         acc[j] = pinned(_mm256_add_epi16(acc[j], _mm256_maddubs_epi16(wh, bcast4(q + 16 + 4 * k))));
       }
+      if constexpr (kFive)
+        if (k == 1)
+          for (int j = 0; j < J; ++j) {
+            wide[j] = _mm256_madd_epi16(acc[j], ones);
+            acc[j] = _mm256_setzero_si256();
+          }
     }
-    const __m256 dw = scales8(meta_at<Q4_0Layout>(grp, nb, b));
+    const __m256 dw = scales8(meta);
     for (int j = 0; j < J; ++j) {
       const Act& A = act_block<Act>(a, ab, j, b);
-      const __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(acc[j], ones), _mm256_set1_epi32(8 * A.sum));
+      __m256i s = _mm256_madd_epi16(acc[j], ones);
+      if constexpr (kFive) s = _mm256_add_epi32(s, wide[j]);
+      if constexpr (kOffset != 0) s = _mm256_sub_epi32(s, _mm256_set1_epi32(kOffset * A.sum));
       fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(A.d)), fa[j]);
+      if constexpr (kMin) fa[j] = _mm256_fmadd_ps(scales8(meta + 16), _mm256_set1_ps(A.s), fa[j]);
     }
   }
 };
+using Q4_0Layout = LegacyLayout<BlockQ4_0, false, false>;
+using Q4_1Layout = LegacyLayout<BlockQ4_1, false, true>;
+using Q5_0Layout = LegacyLayout<BlockQ5_0, true, false>;
+using Q5_1Layout = LegacyLayout<BlockQ5_1, true, true>;
 
 // ---- Q4_K / Q5_K: for each 64-element chunk c, 8 vectors: vector k holds
 // qs[32c + 4k..] of each row; low nibbles belong to sub-block 2c, high
@@ -439,6 +487,9 @@ std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_
   switch (type) {
     case TypeId::Q8_0: return make<Q8_0Layout>(w, n_out, n_in, pool);
     case TypeId::Q4_0: return make<Q4_0Layout>(w, n_out, n_in, pool);
+    case TypeId::Q4_1: return make<Q4_1Layout>(w, n_out, n_in, pool);
+    case TypeId::Q5_0: return make<Q5_0Layout>(w, n_out, n_in, pool);
+    case TypeId::Q5_1: return make<Q5_1Layout>(w, n_out, n_in, pool);
     case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q5_K: return make<Q5_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q6_K: return make<Q6_KLayout>(w, n_out, n_in, pool);
