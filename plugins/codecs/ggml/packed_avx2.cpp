@@ -388,6 +388,106 @@ struct KQuantLayout : Avx2Rows {
 using Q4_KLayout = KQuantLayout<BlockQ4_K, false>;
 using Q5_KLayout = KQuantLayout<BlockQ5_K, true>;
 
+// isum -= 2^kShift * sum over the 16 groups of (row scale x activation
+// 16-sum): the unsigned storage offset of Q3_K (4) and Q6_K (32). sc: 16
+// groups x 8 rows of int8 scales, group major.
+template <int kShift, int J>
+[[gnu::always_inline]] inline void sub_group_offsets(const int8_t* sc, const std::byte* a, size_t ab, size_t b,
+                                                     __m256i (&isum)[J]) {
+  for (int t = 0; t < 8; ++t) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * t));
+    const __m256i pair_sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, _mm_srli_si128(x, 8)));
+    for (int j = 0; j < J; ++j) {
+      int32_t sums;
+      std::memcpy(&sums, act_block<ActK<16>>(a, ab, j, b).sum + 2 * t, 4);
+      const __m256i corr = _mm256_madd_epi16(pair_sc, _mm256_set1_epi32(sums));
+      isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr, kShift));
+    }
+  }
+}
+
+// ---- Q3_K: values q + 4 (0..7, low two bits and hmask's bit) of eight
+// 32-element runs m share three vectors per k: byte i of a row's lane in A
+// holds runs 0, 1 (bits 0-2, 3-5) and run 2's low bits (6-7), B runs 3, 4
+// and 5's low bits, C runs 6, 7 and the high bits of runs 2 (bit 6) and 5
+// (bit 7); element 32m + 4k + i. 3 bits per value, as in the file. A run
+// takes 1-5 ops to unpack. Four steps of a run share a scale group (2m +
+// k / 4): 7-bit products sum in int16, one madd applies the scale.
+// Meta: 8 F16 d, 16 x 8 int8 scales (group major), 16 bytes of padding.
+struct Q3_KLayout : Avx2Rows {
+  using Block = BlockQ3_K;
+  using Act = ActK<16>;
+  static constexpr size_t kBlock = QK_K, kQuant = 8 * 3 * 32, kMeta = 16 + 128 + 16;
+  static constexpr bool kInlineMeta = true;
+  static constexpr int kTile = 4;
+  static constexpr size_t kDecodeGroups = 1;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) {
+      const BlockQ3_K& q = *rows[r];
+      std::memcpy(meta + 2 * r, &q.d, 2);
+      int8_t sc[16];
+      unpack_q3_scales(q.scales, sc);
+      for (int g = 0; g < 16; ++g) std::memcpy(meta + 16 + 8 * g + r, &sc[g], 1);
+      const auto v = [&](int e) {  // q + 4 of element e
+        const int low = (q.qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+        return low | ((q.hmask[e % 32] >> (e / 32)) & 1) << 2;
+      };
+      for (int k = 0; k < 8; ++k)
+        for (int i = 0; i < 4; ++i) {
+          int u[8];
+          for (int m = 0; m < 8; ++m) u[m] = v(32 * m + 4 * k + i);
+          std::byte* at = dst + 96 * k + 4 * r + size_t(i);
+          at[0] = std::byte(uint8_t(u[0] | u[1] << 3 | (u[2] & 3) << 6));
+          at[32] = std::byte(uint8_t(u[3] | u[4] << 3 | (u[5] & 3) << 6));
+          at[64] = std::byte(uint8_t(u[6] | u[7] << 3 | (u[2] >> 2) << 6 | (u[5] >> 2) << 7));
+        }
+    }
+  }
+  // Run m of step k's vectors: each row's four values, 0..7.
+  [[gnu::always_inline]] static __m256i run(const std::byte* v, int m) {
+    const __m256i m7 = _mm256_set1_epi8(7), m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
+    const auto part = [&](int vec, int shift, __m256i mask) {  // 16-bit shifts: masks drop the carried bits
+      const __m256i x = load(v + 32 * vec);
+      return _mm256_and_si256(shift ? _mm256_srli_epi16(x, shift) : x, mask);
+    };
+    switch (m) {
+      case 2: return _mm256_or_si256(part(0, 6, m3), part(2, 4, m4));
+      case 5: return _mm256_or_si256(part(1, 6, m3), part(2, 5, m4));
+      default: return part(m / 3, m % 3 == 1 ? 3 : 0, m7);
+    }
+  }
+  template <int J>
+  [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
+                                           __m256 (&fa)[J]) {
+    const std::byte* blk = quant_at<Q3_KLayout>(grp, nb, b);
+    const std::byte* meta = meta_at<Q3_KLayout>(grp, nb, b);
+    const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
+    __m256i isum[J];
+    for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+    for (int kq = 0; kq < 2; ++kq)
+#pragma GCC unroll 8
+      for (int m = 0; m < 8; ++m) {
+        __m256i s16[J];
+        for (int j = 0; j < J; ++j) s16[j] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+        for (int k = 4 * kq; k < 4 * kq + 4; ++k) {
+          const __m256i q = run(blk + 96 * k, m);
+          for (int j = 0; j < J; ++j)
+            s16[j] = pinned(_mm256_add_epi16(
+                s16[j], _mm256_maddubs_epi16(q, bcast4(act_block<Act>(a, ab, j, b).qs + 32 * m + 4 * k))));
+        }
+        const __m256i ysc = scales16<true>(sc + 8 * (2 * m + kq));
+        for (int j = 0; j < J; ++j) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], ysc));
+      }
+    sub_group_offsets<2>(sc, a, ab, b, isum);  // the -4 storage offset
+    const __m256 d = scales8(meta);
+    for (int j = 0; j < J; ++j)
+      fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]),
+                              _mm256_mul_ps(d, _mm256_set1_ps(act_block<Act>(a, ab, j, b).d)), fa[j]);
+  }
+};
+
 // ---- Q6_K keeps its 6 bits, rearranged so that decode unpacks them in a
 // few ops: for each half h and k (elements l = 4k..4k+3 of the half's four
 // 32-element runs m), three vectors A, B, C of 4 bytes per row. Byte i of
@@ -461,17 +561,7 @@ struct Q6_KLayout : Avx2Rows {
           }
         }
       }
-    // the -32 storage offset: 32 * sum over groups of scale * activation 16-sum
-    for (int t = 0; t < 8; ++t) {
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * t));
-      const __m256i pair_sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, _mm_srli_si128(x, 8)));
-      for (int j = 0; j < J; ++j) {
-        int32_t sums;
-        std::memcpy(&sums, act_block<Act>(a, ab, j, b).sum + 2 * t, 4);
-        const __m256i corr = _mm256_madd_epi16(pair_sc, _mm256_set1_epi32(sums));
-        isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr, 5));
-      }
-    }
+    sub_group_offsets<5>(sc, a, ab, b, isum);  // the -32 storage offset
     const __m256 d = scales8(meta);
     for (int j = 0; j < J; ++j)
       fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]),
@@ -490,6 +580,7 @@ std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_
     case TypeId::Q4_1: return make<Q4_1Layout>(w, n_out, n_in, pool);
     case TypeId::Q5_0: return make<Q5_0Layout>(w, n_out, n_in, pool);
     case TypeId::Q5_1: return make<Q5_1Layout>(w, n_out, n_in, pool);
+    case TypeId::Q3_K: return make<Q3_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q5_K: return make<Q5_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q6_K: return make<Q6_KLayout>(w, n_out, n_in, pool);
