@@ -21,6 +21,11 @@ std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_o
 std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
                                                ThreadPool* pool = nullptr);
 
+// The K-quants (Q3_K .. Q6_K) for AVX2 (packed_kquant_avx2.cpp), reached
+// through pack_matrix_avx2; null for other types.
+std::unique_ptr<PackedMatrix> pack_kquant_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
+                                               ThreadPool* pool = nullptr);
+
 // F32, F16 and BF16 for AVX2 + FMA CPUs (packed_float_avx2.cpp, 16 rows per group),
 // reached through pack_matrix_avx2; null for other types.
 std::unique_ptr<PackedMatrix> pack_float_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
