@@ -21,7 +21,7 @@ std::unique_ptr<PackedMatrix> pack_matrix(TypeId type, const void* w, size_t n_o
 std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
                                                ThreadPool* pool = nullptr);
 
-// The K-quants (Q3_K .. Q6_K) for AVX2 (packed_kquant_avx2.cpp), reached
+// The K-quants (Q2_K .. Q6_K) for AVX2 (packed_kquant_avx2.cpp), reached
 // through pack_matrix_avx2; null for other types.
 std::unique_ptr<PackedMatrix> pack_kquant_avx2(TypeId type, const void* w, size_t n_out, size_t n_in,
                                                ThreadPool* pool = nullptr);

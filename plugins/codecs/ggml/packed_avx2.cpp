@@ -151,6 +151,7 @@ std::unique_ptr<PackedMatrix> pack_matrix_avx2(TypeId type, const void* w, size_
     case TypeId::Q4_1: return make<Q4_1Layout>(w, n_out, n_in, pool);
     case TypeId::Q5_0: return make<Q5_0Layout>(w, n_out, n_in, pool);
     case TypeId::Q5_1: return make<Q5_1Layout>(w, n_out, n_in, pool);
+    case TypeId::Q2_K:
     case TypeId::Q3_K:
     case TypeId::Q4_K:
     case TypeId::Q5_K:

@@ -1,4 +1,4 @@
-// The K-quants' AVX2 packed layouts (Q3_K, Q4_K, Q5_K, Q6_K); the idea and the
+// The K-quants' AVX2 packed layouts (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K); the idea and the
 // shared pieces are in packed_avx2.cpp and packed_avx2_common.hpp.
 #include "packed.hpp"
 
@@ -113,23 +113,100 @@ struct KQuantLayout : Avx2Rows {
 using Q4_KLayout = KQuantLayout<BlockQ4_K, false>;
 using Q5_KLayout = KQuantLayout<BlockQ5_K, true>;
 
-// isum -= 2^kShift * sum over the 16 groups of (row scale x activation
-// 16-sum): the unsigned storage offset of Q3_K (4) and Q6_K (32). sc: 16
-// groups x 8 rows of int8 scales, group major.
-template <int kShift, int J>
-[[gnu::always_inline]] inline void sub_group_offsets(const int8_t* sc, const std::byte* a, size_t ab, size_t b,
-                                                     __m256i (&isum)[J]) {
+// out = sum over the 16 groups of (row scale x activation 16-sum), for the
+// unsigned storage offsets of Q3_K (4) and Q6_K (32) and Q2_K's mins. sc:
+// 16 groups x 8 rows of int8 (group major).
+template <int J>
+[[gnu::always_inline]] inline void group_sums(const int8_t* sc, const std::byte* a, size_t ab, size_t b,
+                                              __m256i (&out)[J]) {
+  for (int j = 0; j < J; ++j) out[j] = _mm256_setzero_si256();
   for (int t = 0; t < 8; ++t) {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * t));
     const __m256i pair_sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, _mm_srli_si128(x, 8)));
     for (int j = 0; j < J; ++j) {
       int32_t sums;
       std::memcpy(&sums, act_block<ActK<16>>(a, ab, j, b).sum + 2 * t, 4);
-      const __m256i corr = _mm256_madd_epi16(pair_sc, _mm256_set1_epi32(sums));
-      isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr, kShift));
+      out[j] = _mm256_add_epi32(out[j], _mm256_madd_epi16(pair_sc, _mm256_set1_epi32(sums)));
     }
   }
 }
+template <int kShift, int J>
+[[gnu::always_inline]] inline void sub_group_offsets(const int8_t* sc, const std::byte* a, size_t ab, size_t b,
+                                                     __m256i (&isum)[J]) {
+  __m256i corr[J];
+  group_sums(sc, a, ab, b, corr);
+  for (int j = 0; j < J; ++j) isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr[j], kShift));
+}
+
+// ---- Q2_K: values 0..3 of eight 32-element runs m in two vectors per step
+// k: byte i of a row's lane in A holds runs 0-3 at bits 2m, B runs 4-7;
+// element 32m + 4k + i, 2 bits per value as in the file. Four steps of a run
+// share a group (2m + k / 4) and its 4-bit scale: int16 sums, one madd.
+// Meta: 8 F16 d, 8 F16 dmin, 16 x 8 u8 scales, 16 x 8 u8 mins (group major).
+struct Q2_KLayout : Avx2Rows {
+  using Block = BlockQ2_K;
+  using Act = ActK<16>;
+  static constexpr size_t kBlock = QK_K, kQuant = 8 * 2 * 32, kMeta = 32 + 128 + 128;
+  static constexpr bool kInlineMeta = true;
+  static constexpr int kTile = 4;
+  static constexpr size_t kDecodeGroups = 1;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
+    for (size_t r = 0; r < kRows; ++r) {
+      const BlockQ2_K& q = *rows[r];
+      std::memcpy(meta + 2 * r, &q.d, 2);
+      std::memcpy(meta + 16 + 2 * r, &q.dmin, 2);
+      for (int g = 0; g < 16; ++g) {
+        meta[32 + 8 * g + r] = std::byte(q.scales[g] & 0xF);
+        meta[160 + 8 * g + r] = std::byte(q.scales[g] >> 4);
+      }
+      for (int k = 0; k < 8; ++k)
+        for (int i = 0; i < 4; ++i)
+          for (int half = 0; half < 2; ++half) {
+            uint8_t byte = 0;
+            for (int m = 4 * half; m < 4 * half + 4; ++m) {
+              const int e = 32 * m + 4 * k + i;
+              byte |= uint8_t(((q.qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3) << (2 * (m % 4)));
+            }
+            dst[64 * k + 32 * half + 4 * r + size_t(i)] = std::byte(byte);
+          }
+    }
+  }
+  template <int J>
+  [[gnu::always_inline]] static void block(const std::byte* grp, size_t nb, size_t b, const std::byte* a, size_t ab,
+                                           __m256 (&fa)[J]) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const std::byte* blk = quant_at<Q2_KLayout>(grp, nb, b);
+    const std::byte* meta = meta_at<Q2_KLayout>(grp, nb, b);
+    const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 32);
+    __m256i isum[J];
+    for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+    for (int kq = 0; kq < 2; ++kq)
+#pragma GCC unroll 8
+      for (int m = 0; m < 8; ++m) {
+        __m256i s16[J];
+        for (int j = 0; j < J; ++j) s16[j] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+        for (int k = 4 * kq; k < 4 * kq + 4; ++k) {
+          const __m256i v = load(blk + 64 * k + 32 * (m / 4));
+          const __m256i q = _mm256_and_si256(m % 4 ? _mm256_srli_epi16(v, 2 * (m % 4)) : v, m3);
+          for (int j = 0; j < J; ++j)
+            s16[j] = pinned(_mm256_add_epi16(
+                s16[j], _mm256_maddubs_epi16(q, bcast4(act_block<Act>(a, ab, j, b).qs + 32 * m + 4 * k))));
+        }
+        const __m256i ysc = scales16(sc + 8 * (2 * m + kq));
+        for (int j = 0; j < J; ++j) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], ysc));
+      }
+    __m256i msum[J];
+    group_sums(reinterpret_cast<const int8_t*>(meta + 160), a, ab, b, msum);  // mins 0..15: as int8 too
+    const __m256 d = scales8(meta), dmin = scales8(meta + 16);
+    for (int j = 0; j < J; ++j) {
+      const __m256 ad = _mm256_set1_ps(act_block<Act>(a, ab, j, b).d);
+      fa[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_mul_ps(d, ad), fa[j]);
+      fa[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[j]), _mm256_mul_ps(dmin, ad), fa[j]);
+    }
+  }
+};
 
 // ---- Q3_K: values q + 4 (0..7, low two bits and hmask's bit) of eight
 // 32-element runs m share three vectors per k: byte i of a row's lane in A
@@ -300,6 +377,7 @@ std::unique_ptr<PackedMatrix> pack_kquant_avx2(TypeId type, const void* w, size_
                                                ThreadPool* pool) {
   if (!cpu_has_avx2_fma()) return nullptr;
   switch (type) {
+    case TypeId::Q2_K: return make<Q2_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q3_K: return make<Q3_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q4_K: return make<Q4_KLayout>(w, n_out, n_in, pool);
     case TypeId::Q5_K: return make<Q5_KLayout>(w, n_out, n_in, pool);

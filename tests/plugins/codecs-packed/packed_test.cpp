@@ -106,14 +106,14 @@ void check(TypeId t, size_t n_out, size_t n_in, size_t n_act) {
 
 }  // namespace
 
-TEST_CASE("packed kernels match the scalar codecs (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K)", "[packed]") {
+TEST_CASE("packed kernels match the scalar codecs (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K)", "[packed]") {
   if (!cpu_has_vnni() && !cpu_has_avx2()) {
     REQUIRE(pack_matrix(TypeId::Q4_0, nullptr, 16, 32) == nullptr);  // no packed kernels on this CPU
     return;
   }
 
-  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_1, TypeId::Q5_0, TypeId::Q5_1, TypeId::Q3_K, TypeId::Q4_K,
-                   TypeId::Q5_K, TypeId::Q6_K})
+  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_1, TypeId::Q5_0, TypeId::Q5_1, TypeId::Q2_K, TypeId::Q3_K,
+                   TypeId::Q4_K, TypeId::Q5_K, TypeId::Q6_K})
     for (size_t n_out : {16, 37, 64})
       for (size_t n_act : {1, 3, 8, 13, 70}) check(t, n_out, 512, n_act);
   check(TypeId::Q8_0, 48, 32, 9);  // one block per row: groups of odd size stay aligned
@@ -149,8 +149,8 @@ TEST_CASE("packing refuses rows that are not whole blocks", "[packed]") {
 // and a finite row batched with NaN rows gives exactly what it gives alone.
 TEST_CASE("NaN activation rows neither overflow nor leak into other rows", "[packed]") {
   if (!cpu_has_vnni() && !cpu_has_avx2()) return;
-  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_1, TypeId::Q5_0, TypeId::Q5_1, TypeId::Q3_K, TypeId::Q4_K,
-                   TypeId::Q6_K}) {
+  for (TypeId t : {TypeId::Q8_0, TypeId::Q4_0, TypeId::Q4_1, TypeId::Q5_0, TypeId::Q5_1, TypeId::Q2_K, TypeId::Q3_K,
+                   TypeId::Q4_K, TypeId::Q6_K}) {
     INFO(type_name(t));
     const size_t n_out = 16, n_in = 512;
     std::mt19937 rng(7);
