@@ -116,12 +116,14 @@ using Q5_KLayout = KQuantLayout<BlockQ5_K, true>;
 // out = sum over the 16 groups of (row scale x activation 16-sum), for the
 // unsigned storage offsets of Q3_K (4) and Q6_K (32) and Q2_K's mins. sc:
 // 16 groups x 8 rows of int8 (group major).
-template <int J>
+// kHigh: the values are the high nibbles of sc's bytes (Q2_K's mins).
+template <bool kHigh = false, int J>
 [[gnu::always_inline]] inline void group_sums(const int8_t* sc, const std::byte* a, size_t ab, size_t b,
                                               __m256i (&out)[J]) {
   for (int j = 0; j < J; ++j) out[j] = _mm256_setzero_si256();
   for (int t = 0; t < 8; ++t) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * t));
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + 16 * t));
+    if constexpr (kHigh) x = _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(0x0F));
     const __m256i pair_sc = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x, _mm_srli_si128(x, 8)));
     for (int j = 0; j < J; ++j) {
       int32_t sums;
@@ -142,11 +144,12 @@ template <int kShift, int J>
 // k: byte i of a row's lane in A holds runs 0-3 at bits 2m, B runs 4-7;
 // element 32m + 4k + i, 2 bits per value as in the file. Four steps of a run
 // share a group (2m + k / 4) and its 4-bit scale: int16 sums, one madd.
-// Meta: 8 F16 d, 8 F16 dmin, 16 x 8 u8 scales, 16 x 8 u8 mins (group major).
+// Meta: 8 F16 d, 8 F16 dmin, 16 x 8 bytes of scale (low nibble) and min
+// (high), group major: the file's bytes, so the copy is no larger than the file.
 struct Q2_KLayout : Avx2Rows {
   using Block = BlockQ2_K;
   using Act = ActK<16>;
-  static constexpr size_t kBlock = QK_K, kQuant = 8 * 2 * 32, kMeta = 32 + 128 + 128;
+  static constexpr size_t kBlock = QK_K, kQuant = 8 * 2 * 32, kMeta = 32 + 128;
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
   static constexpr size_t kDecodeGroups = 1;
@@ -156,20 +159,11 @@ struct Q2_KLayout : Avx2Rows {
       const BlockQ2_K& q = *rows[r];
       std::memcpy(meta + 2 * r, &q.d, 2);
       std::memcpy(meta + 16 + 2 * r, &q.dmin, 2);
-      for (int g = 0; g < 16; ++g) {
-        meta[32 + 8 * g + r] = std::byte(q.scales[g] & 0xF);
-        meta[160 + 8 * g + r] = std::byte(q.scales[g] >> 4);
-      }
+      for (int g = 0; g < 16; ++g) meta[32 + 8 * g + r] = std::byte(q.scales[g]);
+      // the file's byte qs[32h + 4k + i] holds elements 128h + 32j + 4k + i
+      // at bits 2j: exactly the packed byte of runs 4h + j, so bytes move whole
       for (int k = 0; k < 8; ++k)
-        for (int i = 0; i < 4; ++i)
-          for (int half = 0; half < 2; ++half) {
-            uint8_t byte = 0;
-            for (int m = 4 * half; m < 4 * half + 4; ++m) {
-              const int e = 32 * m + 4 * k + i;
-              byte |= uint8_t(((q.qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3) << (2 * (m % 4)));
-            }
-            dst[64 * k + 32 * half + 4 * r + size_t(i)] = std::byte(byte);
-          }
+        for (int half = 0; half < 2; ++half) std::memcpy(dst + 64 * k + 32 * half + 4 * r, q.qs + 32 * half + 4 * k, 4);
     }
   }
   template <int J>
@@ -194,11 +188,11 @@ struct Q2_KLayout : Avx2Rows {
             s16[j] = pinned(_mm256_add_epi16(
                 s16[j], _mm256_maddubs_epi16(q, bcast4(act_block<Act>(a, ab, j, b).qs + 32 * m + 4 * k))));
         }
-        const __m256i ysc = scales16(sc + 8 * (2 * m + kq));
+        const __m256i ysc = _mm256_and_si256(scales16(sc + 8 * (2 * m + kq)), _mm256_set1_epi16(0x0F));
         for (int j = 0; j < J; ++j) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], ysc));
       }
     __m256i msum[J];
-    group_sums(reinterpret_cast<const int8_t*>(meta + 160), a, ab, b, msum);  // mins 0..15: as int8 too
+    group_sums<true>(reinterpret_cast<const int8_t*>(sc), a, ab, b, msum);
     const __m256 d = scales8(meta), dmin = scales8(meta + 16);
     for (int j = 0; j < J; ++j) {
       const __m256 ad = _mm256_set1_ps(act_block<Act>(a, ab, j, b).d);
@@ -231,14 +225,16 @@ struct Q3_KLayout : Avx2Rows {
       int8_t sc[16];
       unpack_q3_scales(q.scales, sc);
       for (int g = 0; g < 16; ++g) std::memcpy(meta + 16 + 8 * g + r, &sc[g], 1);
-      const auto v = [&](int e) {  // q + 4 of element e
-        const int low = (q.qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
-        return low | ((q.hmask[e % 32] >> (e / 32)) & 1) << 2;
-      };
+      uint8_t v[QK_K];  // q + 4 of element 128h + 32j + l, one pass over the file's bytes
+      for (int h = 0; h < 2; ++h)
+        for (int j = 0; j < 4; ++j)
+          for (int l = 0; l < 32; ++l)
+            v[128 * h + 32 * j + l] =
+                uint8_t(((q.qs[32 * h + l] >> (2 * j)) & 3) | ((q.hmask[l] >> (4 * h + j)) & 1) << 2);
       for (int k = 0; k < 8; ++k)
         for (int i = 0; i < 4; ++i) {
           int u[8];
-          for (int m = 0; m < 8; ++m) u[m] = v(32 * m + 4 * k + i);
+          for (int m = 0; m < 8; ++m) u[m] = v[32 * m + 4 * k + i];
           std::byte* at = dst + 96 * k + 4 * r + size_t(i);
           at[0] = std::byte(uint8_t(u[0] | u[1] << 3 | (u[2] & 3) << 6));
           at[32] = std::byte(uint8_t(u[3] | u[4] << 3 | (u[5] & 3) << 6));
