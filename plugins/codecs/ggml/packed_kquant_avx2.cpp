@@ -180,8 +180,11 @@ struct Q2_KLayout : Avx2Rows {
       for (int m = 0; m < 8; ++m) {
         __m256i s16[J];
         for (int j = 0; j < J; ++j) s16[j] = _mm256_setzero_si256();
+        // a constant trip count: with k from 4 kq, GCC kept the loop rolled
+        // and moved every int16 sum through the stack each step
 #pragma GCC unroll 4
-        for (int k = 4 * kq; k < 4 * kq + 4; ++k) {
+        for (int kk = 0; kk < 4; ++kk) {
+          const int k = 4 * kq + kk;
           const __m256i v = load(blk + 64 * k + 32 * (m / 4));
           const __m256i q = _mm256_and_si256(m % 4 ? _mm256_srli_epi16(v, 2 * (m % 4)) : v, m3);
           for (int j = 0; j < J; ++j)
@@ -269,7 +272,8 @@ struct Q3_KLayout : Avx2Rows {
         __m256i s16[J];
         for (int j = 0; j < J; ++j) s16[j] = _mm256_setzero_si256();
 #pragma GCC unroll 4
-        for (int k = 4 * kq; k < 4 * kq + 4; ++k) {
+        for (int kk = 0; kk < 4; ++kk) {  // a constant trip count, as in Q2_K
+          const int k = 4 * kq + kk;
           const __m256i q = run(blk + 96 * k, m);
           for (int j = 0; j < J; ++j)
             s16[j] = pinned(_mm256_add_epi16(
