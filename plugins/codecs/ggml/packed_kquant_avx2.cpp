@@ -349,7 +349,8 @@ struct Q6_KLayout : Avx2Rows {
         __m256i ysc[4];
         for (int m = 0; m < 4; ++m) ysc[m] = scales16<true>(sc + 8 * (8 * h + 2 * m + kq));
 #pragma GCC unroll 2
-        for (int k = 4 * kq; k < 4 * kq + 4; k += 2) {
+        for (int kk = 0; kk < 4; kk += 2) {  // a constant trip count, as in Q2_K
+          const int k = 4 * kq + kk;
           const std::byte* v = blk + 96 * (8 * h + k);
 #pragma GCC unroll 4
           for (int m = 0; m < 4; ++m) {
