@@ -140,6 +140,35 @@ template <int kShift, int J>
   for (int j = 0; j < J; ++j) isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr[j], kShift));
 }
 
+// The product loop of Q2_K and Q3_K: eight 32-element runs m of 8 steps k;
+// the four steps of a run in one half (kq) share the scale group 2m + kq, so
+// their products sum in int16 and one madd applies that group's scales.
+// run(k, m): step k's values of run m; scales(g): group g's scales, each in
+// both int16 halves of its row's lane.
+template <int J, class Run, class Scales>
+[[gnu::always_inline]] inline void scaled_runs(const std::byte* a, size_t ab, size_t b, Run run, Scales scales,
+                                               __m256i (&isum)[J]) {
+  for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
+  for (int kq = 0; kq < 2; ++kq)
+#pragma GCC unroll 8
+    for (int m = 0; m < 8; ++m) {
+      __m256i s16[J];
+      for (int j = 0; j < J; ++j) s16[j] = _mm256_setzero_si256();
+      // a constant trip count: with k from 4 kq, GCC kept the loop rolled
+      // and moved every int16 sum through the stack each step
+#pragma GCC unroll 4
+      for (int kk = 0; kk < 4; ++kk) {
+        const int k = 4 * kq + kk;
+        const __m256i q = run(k, m);
+        for (int j = 0; j < J; ++j)
+          s16[j] = pinned(_mm256_add_epi16(
+              s16[j], _mm256_maddubs_epi16(q, bcast4(act_block<ActK<16>>(a, ab, j, b).qs + 32 * m + 4 * k))));
+      }
+      const __m256i ysc = scales(2 * m + kq);
+      for (int j = 0; j < J; ++j) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], ysc));
+    }
+}
+
 // ---- Q2_K: values 0..3 of eight 32-element runs m in two vectors per step
 // k: byte i of a row's lane in A holds runs 0-3 at bits 2m, B runs 4-7;
 // element 32m + 4k + i, 2 bits per value as in the file. Four steps of a run
@@ -174,26 +203,13 @@ struct Q2_KLayout : Avx2Rows {
     const std::byte* meta = meta_at<Q2_KLayout>(grp, nb, b);
     const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 32);
     __m256i isum[J];
-    for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
-    for (int kq = 0; kq < 2; ++kq)
-#pragma GCC unroll 8
-      for (int m = 0; m < 8; ++m) {
-        __m256i s16[J];
-        for (int j = 0; j < J; ++j) s16[j] = _mm256_setzero_si256();
-        // a constant trip count: with k from 4 kq, GCC kept the loop rolled
-        // and moved every int16 sum through the stack each step
-#pragma GCC unroll 4
-        for (int kk = 0; kk < 4; ++kk) {
-          const int k = 4 * kq + kk;
+    scaled_runs(
+        a, ab, b,
+        [&](int k, int m) {
           const __m256i v = load(blk + 64 * k + 32 * (m / 4));
-          const __m256i q = _mm256_and_si256(m % 4 ? _mm256_srli_epi16(v, 2 * (m % 4)) : v, m3);
-          for (int j = 0; j < J; ++j)
-            s16[j] = pinned(_mm256_add_epi16(
-                s16[j], _mm256_maddubs_epi16(q, bcast4(act_block<Act>(a, ab, j, b).qs + 32 * m + 4 * k))));
-        }
-        const __m256i ysc = _mm256_and_si256(scales16(sc + 8 * (2 * m + kq)), _mm256_set1_epi16(0x0F));
-        for (int j = 0; j < J; ++j) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], ysc));
-      }
+          return _mm256_and_si256(m % 4 ? _mm256_srli_epi16(v, 2 * (m % 4)) : v, m3);
+        },
+        [&](int g) { return _mm256_and_si256(scales16(sc + 8 * g), _mm256_set1_epi16(0x0F)); }, isum);
     __m256i msum[J];
     group_sums<true>(reinterpret_cast<const int8_t*>(sc), a, ab, b, msum);
     const __m256 d = scales8(meta), dmin = scales8(meta + 16);
@@ -265,23 +281,9 @@ struct Q3_KLayout : Avx2Rows {
     const std::byte* meta = meta_at<Q3_KLayout>(grp, nb, b);
     const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
     __m256i isum[J];
-    for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
-    for (int kq = 0; kq < 2; ++kq)
-#pragma GCC unroll 8
-      for (int m = 0; m < 8; ++m) {
-        __m256i s16[J];
-        for (int j = 0; j < J; ++j) s16[j] = _mm256_setzero_si256();
-#pragma GCC unroll 4
-        for (int kk = 0; kk < 4; ++kk) {  // a constant trip count, as in Q2_K
-          const int k = 4 * kq + kk;
-          const __m256i q = run(blk + 96 * k, m);
-          for (int j = 0; j < J; ++j)
-            s16[j] = pinned(_mm256_add_epi16(
-                s16[j], _mm256_maddubs_epi16(q, bcast4(act_block<Act>(a, ab, j, b).qs + 32 * m + 4 * k))));
-        }
-        const __m256i ysc = scales16<true>(sc + 8 * (2 * m + kq));
-        for (int j = 0; j < J; ++j) isum[j] = _mm256_add_epi32(isum[j], _mm256_madd_epi16(s16[j], ysc));
-      }
+    scaled_runs(
+        a, ab, b, [&](int k, int m) { return run(blk + 96 * k, m); },
+        [&](int g) { return scales16<true>(sc + 8 * g); }, isum);
     sub_group_offsets<2>(sc, a, ab, b, isum);  // the -4 storage offset
     const __m256 d = scales8(meta);
     for (int j = 0; j < J; ++j)
