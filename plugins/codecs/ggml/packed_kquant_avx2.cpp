@@ -140,6 +140,17 @@ template <int kShift, int J>
   for (int j = 0; j < J; ++j) isum[j] = _mm256_sub_epi32(isum[j], _mm256_slli_epi32(corr[j], kShift));
 }
 
+// What Q2_K, Q3_K and Q6_K share: 256-element blocks against Q8_K
+// activations with sums per 16, scales inline, tiles of 4, one decode group.
+struct Groups16 : Avx2Rows {
+  using Act = ActK<16>;
+  static constexpr size_t kBlock = QK_K;
+  static constexpr bool kInlineMeta = true;
+  static constexpr int kTile = 4;
+  static constexpr size_t kDecodeGroups = 1;
+  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+};
+
 // The product loop of Q2_K and Q3_K: eight 32-element runs m of 8 steps k;
 // the four steps of a run in one half (kq) share the scale group 2m + kq, so
 // their products sum in int16 and one madd applies that group's scales.
@@ -175,14 +186,9 @@ template <int J, class Run, class Scales>
 // share a group (2m + k / 4) and its 4-bit scale: int16 sums, one madd.
 // Meta: 8 F16 d, 8 F16 dmin, 16 x 8 bytes of scale (low nibble) and min
 // (high), group major: the file's bytes, so the copy is no larger than the file.
-struct Q2_KLayout : Avx2Rows {
+struct Q2_KLayout : Groups16 {
   using Block = BlockQ2_K;
-  using Act = ActK<16>;
-  static constexpr size_t kBlock = QK_K, kQuant = 8 * 2 * 32, kMeta = 32 + 128;
-  static constexpr bool kInlineMeta = true;
-  static constexpr int kTile = 4;
-  static constexpr size_t kDecodeGroups = 1;
-  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static constexpr size_t kQuant = 8 * 2 * 32, kMeta = 32 + 128;
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     for (size_t r = 0; r < kRows; ++r) {
       const BlockQ2_K& q = *rows[r];
@@ -229,14 +235,9 @@ struct Q2_KLayout : Avx2Rows {
 // takes 1-5 ops to unpack. Four steps of a run share a scale group (2m +
 // k / 4): 7-bit products sum in int16, one madd applies the scale.
 // Meta: 8 F16 d, 16 x 8 int8 scales (group major), 16 bytes of padding.
-struct Q3_KLayout : Avx2Rows {
+struct Q3_KLayout : Groups16 {
   using Block = BlockQ3_K;
-  using Act = ActK<16>;
-  static constexpr size_t kBlock = QK_K, kQuant = 8 * 3 * 32, kMeta = 16 + 128 + 16;
-  static constexpr bool kInlineMeta = true;
-  static constexpr int kTile = 4;
-  static constexpr size_t kDecodeGroups = 1;
-  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static constexpr size_t kQuant = 8 * 3 * 32, kMeta = 16 + 128 + 16;
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     for (size_t r = 0; r < kRows; ++r) {
       const BlockQ3_K& q = *rows[r];
@@ -303,15 +304,10 @@ struct Q3_KLayout : Avx2Rows {
 // Values 0..63: two maddubs results still fit int16, then one madd applies
 // the group scale (duplicated into both int16 halves).
 // Meta: 8 F16 d, 16 x 8 int8 scales (group major), 16 bytes of padding.
-struct Q6_KLayout : Avx2Rows {
+struct Q6_KLayout : Groups16 {
   using Block = BlockQ6_K;
-  using Act = ActK<16>;
   // meta padded to 160 bytes so every block (quants + meta) starts 32-byte aligned
-  static constexpr size_t kBlock = QK_K, kQuant = 16 * 3 * 32, kMeta = 16 + 128 + 16;
-  static constexpr bool kInlineMeta = true;
-  static constexpr int kTile = 4;
-  static constexpr size_t kDecodeGroups = 1;
-  static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
+  static constexpr size_t kQuant = 16 * 3 * 32, kMeta = 16 + 128 + 16;
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     int8_t q[QK_K];
     for (size_t r = 0; r < kRows; ++r) {
