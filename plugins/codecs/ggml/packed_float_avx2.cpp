@@ -142,7 +142,7 @@ struct FloatLayout : Rows16 {
       for (int i = 0; i < kK; i += 8) _mm256_storeu_ps(o[b].x + i, F::round(_mm256_loadu_ps(x + kK * b + i)));
   }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte*) {
-    for (int r0 = 0; r0 < 16; r0 += 8)
+    for (size_t r0 = 0; r0 < kRows; r0 += 8)
       for (int c = 0; c < kK; c += 8) {
         const T* src[8];
         for (int i = 0; i < 8; ++i) src[i] = rows[r0 + i]->v + c;
