@@ -81,10 +81,13 @@ template <class L, class P> P meta_at(P grp, size_t nb, size_t b) {
   return L::kInlineMeta ? grp + b * (L::kQuant + L::kMeta) + L::kQuant : grp + nb * L::kQuant + b * L::kMeta;
 }
 
-// Decode reads each weight byte once: prefetching a few KiB ahead keeps more
-// cache misses in flight than the hardware prefetcher alone (it stops at page
-// boundaries), which is what one core's share of the bandwidth needs.
-constexpr size_t kPrefetchAhead = 8192;
+// Decode reads each weight byte once: prefetching ahead keeps more cache
+// misses in flight than the hardware prefetcher alone (it stops at page
+// boundaries), which is what one core's share of the bandwidth needs. 2 KiB
+// (32 lines, about what one core's L1 can have in flight) beat 8 KiB in
+// paired tg64 rounds: Q4_K_M and Q4_0 +3-9 % at -t 1, +7-26 % at -t 2;
+// 1 and 1.5 KiB read lower (docs/decisions.md).
+constexpr size_t kPrefetchAhead = 2048;
 inline void prefetch_ahead(const std::byte* p, size_t bytes) {
   for (size_t off = 0; off < bytes; off += 64)
     _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + off), _MM_HINT_T0);
