@@ -30,7 +30,7 @@ struct Q8_0Layout : Avx2Rows {
   using Act = ActQ8;
   static constexpr size_t kBlock = QK, kQuant = 8 * 32, kMeta = 16;
   static constexpr int kTile = 4;
-  static constexpr size_t kDecodeGroups = 4;
+  static constexpr size_t kDecodeStreams = 4;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     for (size_t r = 0; r < kRows; ++r) std::memcpy(meta + 2 * r, &rows[r]->d, 2);
@@ -74,7 +74,7 @@ struct LegacyLayout : Avx2Rows {
   // 1.06-1.20x at -t 2 in paired runs (Q8_0 gained nothing from the same)
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
-  static constexpr size_t kDecodeGroups = 1;
+  static constexpr size_t kDecodeStreams = 2;
   static constexpr int kOffset = kMin ? 0 : kFive ? 16 : 8;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_q8_blocks<Act>(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {

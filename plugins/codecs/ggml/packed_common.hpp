@@ -147,18 +147,19 @@ class Packed final : public PackedMatrix {
     const auto* a = static_cast<const std::byte*>(act);
     const size_t ab = act_bytes(), g_end = (o_end + kRows - 1) / kRows;
     if constexpr (kBlocks) {
-      // Decode: L::kDecodeGroups groups side by side. One group at a time is
-      // one memory stream, and one core's prefetchers keep too few of Q8_0's
-      // lines in flight: four groups decode tinyllama Q8_0 ~15 % faster at
-      // one thread (paired runs, docs/decisions.md). Q4_0 and the K-quants
-      // lost with more groups, so they keep one group and the software
-      // prefetch.
+      // Decode reads S = L::kDecodeStreams groups at a time, each from its
+      // own quarter (or half) of the rows, so every stream runs on through
+      // consecutive groups: one core's prefetchers keep more lines in flight
+      // over several long sequential streams than over one. Four streams
+      // took tinyllama Q8_0 ~15 % past one group at a time; two streams with
+      // the software prefetch took Q4_0 and Q4_K +14-16 % past one
+      // (paired runs, docs/decisions.md).
       if (n_act == 1) {
+        constexpr size_t S = L::kDecodeStreams;
         size_t g = o_begin / kRows;
-        constexpr size_t G = L::kDecodeGroups;
-        if constexpr (G > 1)
-          for (; g + G <= g_end; g += G) groups<1, int(G)>(g, a, ab, y, y_stride, o_end);
-        for (; g < g_end; ++g) groups<1, 1>(g, a, ab, y, y_stride, o_end);
+        const size_t q = (g_end - g) / S;  // groups per stream
+        for (size_t k = 0; k < q; ++k) streams(g + k, q, a, y, o_end);
+        for (g += S * q; g < g_end; ++g) group<1>(g, a, ab, y, y_stride, o_end);
         return;
       }
     }
@@ -172,7 +173,7 @@ class Packed final : public PackedMatrix {
         auto run = [&](auto tile_rows) {
           constexpr int J = decltype(tile_rows)::value;
           for (; r + J <= r1; r += J) {
-            if constexpr (kBlocks) groups<J, 1>(g, a + r * ab, ab, y + r * y_stride, y_stride, o_end);
+            if constexpr (kBlocks) group<J>(g, a + r * ab, ab, y + r * y_stride, y_stride, o_end);
             else L::template tile<J>(grp, nb_, a + r * ab, ab, y + r * y_stride + o, y_stride, mask);
           }
         };
@@ -189,23 +190,43 @@ class Packed final : public PackedMatrix {
  private:
   static constexpr bool kBlocks = requires { &L::template block<1>; };
 
-  // J activation rows times the G groups from g on, a block of each in turn.
-  template <int J, int G>
-  void groups(size_t g, const std::byte* a, size_t ab, float* y, size_t ys, size_t o_end) const {
-    typename L::Acc fa[G][J];
-    for (auto& f : fa)
-      for (auto& v : f) v = L::zero();
+  // Layouts read with fewer than four streams need the software prefetch;
+  // four streams do without it (adding it lost for Q8_0 and F16).
+  static constexpr bool kPrefetch = L::kDecodeStreams < 4;
+
+  // J activation rows times group g, a block at a time.
+  template <int J>
+  void group(size_t g, const std::byte* a, size_t ab, float* y, size_t ys, size_t o_end) const {
+    typename L::Acc fa[J];
+    for (auto& v : fa) v = L::zero();
+    const std::byte* grp = data_.p + g * group_bytes_;
+    for (size_t b = 0; b < nb_; ++b) {
+      // one stream (short batches, or what decode leaves over) needs the prefetch
+      if constexpr (J == 2 || (J == 1 && kPrefetch)) prefetch_block<L>(grp, nb_, b);
+      L::template block<J>(grp, nb_, b, a, ab, fa);
+    }
+    const size_t o = g * kRows;
+    for (int j = 0; j < J; ++j) L::store(y + size_t(j) * ys + o, fa[j], std::min(kRows, o_end - o));
+  }
+
+  // Decode: one activation row times groups g, g + q, g + 2q, ... (one per
+  // stream), their blocks taken in turn.
+  void streams(size_t g, size_t q, const std::byte* a, float* y, size_t o_end) const {
+    constexpr size_t S = L::kDecodeStreams;
+    typename L::Acc fa[S][1];
+    const std::byte* grp[S];
+    for (size_t s = 0; s < S; ++s) {
+      fa[s][0] = L::zero();
+      grp[s] = data_.p + (g + s * q) * group_bytes_;
+    }
     for (size_t b = 0; b < nb_; ++b)
-      for (int i = 0; i < G; ++i) {
-        const std::byte* grp = data_.p + (g + size_t(i)) * group_bytes_;
-        // one stream (short batches, or layouts that decode one group at a
-        // time) needs the software prefetch; several streams do without
-        if constexpr (J == 2 || (J == 1 && L::kDecodeGroups == 1)) prefetch_block<L>(grp, nb_, b);
-        L::template block<J>(grp, nb_, b, a, ab, fa[i]);
+      for (size_t s = 0; s < S; ++s) {
+        if constexpr (kPrefetch) prefetch_block<L>(grp[s], nb_, b);
+        L::template block<1>(grp[s], nb_, b, a, 0, fa[s]);
       }
-    for (int i = 0; i < G; ++i) {
-      const size_t o = (g + size_t(i)) * kRows;
-      for (int j = 0; j < J; ++j) L::store(y + size_t(j) * ys + o, fa[i][j], std::min(kRows, o_end - o));
+    for (size_t s = 0; s < S; ++s) {
+      const size_t o = (g + s * q) * kRows;
+      L::store(y + o, fa[s][0], std::min(kRows, o_end - o));
     }
   }
 

@@ -136,7 +136,7 @@ struct FloatLayout : Rows16 {
   static constexpr size_t kBlock = kK, kQuant = kK * kStep, kMeta = 0;
   // 16 x 6 outputs are 12 accumulators, beside two weight vectors and a broadcast
   static constexpr int kTile = 6;
-  static constexpr size_t kDecodeGroups = 4;
+  static constexpr size_t kDecodeStreams = 4;
   static void quantize(const float* x, Act* o, size_t nb) {
     for (size_t b = 0; b < nb; ++b)
       for (int i = 0; i < kK; i += 8) _mm256_storeu_ps(o[b].x + i, F::round(_mm256_loadu_ps(x + kK * b + i)));

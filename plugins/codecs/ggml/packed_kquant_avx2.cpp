@@ -22,7 +22,7 @@ struct KQuantLayout : Avx2Rows {
   static constexpr size_t kBlock = QK_K, kQuant = 32 * 32 + (kFive ? 8 * 32 : 0), kMeta = 32 + 64 + 64;
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
-  static constexpr size_t kDecodeGroups = 1;
+  static constexpr size_t kDecodeStreams = 2;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     uint8_t* sc = reinterpret_cast<uint8_t*>(meta + 32);
@@ -141,13 +141,13 @@ template <int kShift, int J>
 }
 
 // What Q2_K, Q3_K and Q6_K share: 256-element blocks against Q8_K
-// activations with sums per 16, scales inline, tiles of 4, one decode group.
+// activations with sums per 16, scales inline, tiles of 4, two decode streams.
 struct Groups16 : Avx2Rows {
   using Act = ActK<16>;
   static constexpr size_t kBlock = QK_K;
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
-  static constexpr size_t kDecodeGroups = 1;
+  static constexpr size_t kDecodeStreams = 2;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
 };
 
