@@ -93,6 +93,17 @@ inline void prefetch_ahead(const std::byte* p, size_t bytes) {
     _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + off), _MM_HINT_T0);
 }
 
+// Part p of P of a block's prefetch, for layouts whose blocks are 0.7-1.7 KiB
+// (the K-quants, L::kPrefetchInBlock): their loops spread the block's lines
+// over their steps. One burst of 19-27 prefetches at the block's start
+// stalled on full miss buffers; spread, Q4_K_M, Q5_K_M and Q6_K decode
+// ~5-15 % faster at one thread (paired runs, docs/decisions.md).
+template <class L, int P> [[gnu::always_inline]] inline void prefetch_part(const std::byte* blk, int p) {
+  constexpr int kLines = int((L::kQuant + L::kMeta + 63) / 64);
+  for (int l = kLines * p / P; l < kLines * (p + 1) / P; ++l)
+    _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchAhead + 64 * size_t(l)), _MM_HINT_T0);
+}
+
 // The prefetch for one block of a layout: its quants (and inline scales) a
 // few KiB ahead, and a layout's separate scale stream as far ahead in blocks.
 template <class L> void prefetch_block(const std::byte* grp, size_t nb, size_t b) {
@@ -193,6 +204,7 @@ class Packed final : public PackedMatrix {
   // Layouts read with fewer than four streams need the software prefetch;
   // four streams do without it (adding it lost for Q8_0 and F16).
   static constexpr bool kPrefetch = L::kDecodeStreams < 4;
+  static constexpr bool kInBlock = requires { L::kPrefetchInBlock; };  // the layout prefetches its own blocks
 
   // J activation rows times group g, a block at a time.
   template <int J>
@@ -202,7 +214,7 @@ class Packed final : public PackedMatrix {
     const std::byte* grp = data_.p + g * group_bytes_;
     for (size_t b = 0; b < nb_; ++b) {
       // one stream (short batches, or what decode leaves over) needs the prefetch
-      if constexpr (J == 2 || (J == 1 && kPrefetch)) prefetch_block<L>(grp, nb_, b);
+      if constexpr ((J == 2 || (J == 1 && kPrefetch)) && !kInBlock) prefetch_block<L>(grp, nb_, b);
       L::template block<J>(grp, nb_, b, a, ab, fa);
     }
     const size_t o = g * kRows;
@@ -221,7 +233,7 @@ class Packed final : public PackedMatrix {
     }
     for (size_t b = 0; b < nb_; ++b)
       for (size_t s = 0; s < S; ++s) {
-        if constexpr (kPrefetch) prefetch_block<L>(grp[s], nb_, b);
+        if constexpr (kPrefetch && !kInBlock) prefetch_block<L>(grp[s], nb_, b);
         L::template block<1>(grp[s], nb_, b, a, 0, fa[s]);
       }
     for (size_t s = 0; s < S; ++s) {

@@ -23,6 +23,7 @@ struct KQuantLayout : Avx2Rows {
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
   static constexpr size_t kDecodeStreams = 2;
+  static constexpr bool kPrefetchInBlock = true;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
   static void pack_block(const Block* const* rows, std::byte* dst, std::byte* meta) {
     uint8_t* sc = reinterpret_cast<uint8_t*>(meta + 32);
@@ -69,6 +70,7 @@ struct KQuantLayout : Avx2Rows {
     __m256i isum[J];
     for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
+      if constexpr (J <= 2) prefetch_part<KQuantLayout, 4>(blk, c);
       // each row's scale in both int16 halves of its lane: one madd widens
       // and scales (|l16| <= 8 * 2 * 15 * 127, times 63, summed in pairs: no overflow)
       const __m256i s0 = scales16(sc + 16 * c), s1 = scales16(sc + 16 * c + 8);
@@ -148,6 +150,7 @@ struct Groups16 : Avx2Rows {
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
   static constexpr size_t kDecodeStreams = 2;
+  static constexpr bool kPrefetchInBlock = true;
   static void quantize(const float* x, Act* o, size_t nb) { quantize_k_blocks(x, o, nb); }
 };
 
@@ -156,13 +159,14 @@ struct Groups16 : Avx2Rows {
 // their products sum in int16 and one madd applies that group's scales.
 // run(k, m): step k's values of run m; scales(g): group g's scales, each in
 // both int16 halves of its row's lane.
-template <int J, class Run, class Scales>
-[[gnu::always_inline]] inline void scaled_runs(const std::byte* a, size_t ab, size_t b, Run run, Scales scales,
-                                               __m256i (&isum)[J]) {
+template <class L, int J, class Run, class Scales>
+[[gnu::always_inline]] inline void scaled_runs(const std::byte* blk, const std::byte* a, size_t ab, size_t b, Run run,
+                                               Scales scales, __m256i (&isum)[J]) {
   for (int j = 0; j < J; ++j) isum[j] = _mm256_setzero_si256();
   for (int kq = 0; kq < 2; ++kq)
 #pragma GCC unroll 8
     for (int m = 0; m < 8; ++m) {
+      if constexpr (J <= 2) prefetch_part<L, 16>(blk, 8 * kq + m);
       __m256i s16[J];
       for (int j = 0; j < J; ++j) s16[j] = _mm256_setzero_si256();
       // a constant trip count: with k from 4 kq, GCC kept the loop rolled
@@ -209,8 +213,8 @@ struct Q2_KLayout : Groups16 {
     const std::byte* meta = meta_at<Q2_KLayout>(grp, nb, b);
     const uint8_t* sc = reinterpret_cast<const uint8_t*>(meta + 32);
     __m256i isum[J];
-    scaled_runs(
-        a, ab, b,
+    scaled_runs<Q2_KLayout>(
+        blk, a, ab, b,
         [&](int k, int m) {
           const __m256i v = load(blk + 64 * k + 32 * (m / 4));
           return _mm256_and_si256(m % 4 ? _mm256_srli_epi16(v, 2 * (m % 4)) : v, m3);
@@ -282,8 +286,8 @@ struct Q3_KLayout : Groups16 {
     const std::byte* meta = meta_at<Q3_KLayout>(grp, nb, b);
     const int8_t* sc = reinterpret_cast<const int8_t*>(meta + 16);
     __m256i isum[J];
-    scaled_runs(
-        a, ab, b, [&](int k, int m) { return run(blk + 96 * k, m); },
+    scaled_runs<Q3_KLayout>(
+        blk, a, ab, b, [&](int k, int m) { return run(blk + 96 * k, m); },
         [&](int g) { return scales16<true>(sc + 8 * g); }, isum);
     sub_group_offsets<2>(sc, a, ab, b, isum);  // the -4 storage offset
     const __m256 d = scales8(meta);
@@ -344,6 +348,7 @@ struct Q6_KLayout : Groups16 {
     // and k + 1 are summed in int16, then one madd with the scale widens both
     for (int h = 0; h < 2; ++h)
       for (int kq = 0; kq < 2; ++kq) {
+        if constexpr (J <= 2) prefetch_part<Q6_KLayout, 4>(blk, 2 * h + kq);
         __m256i ysc[4];
         for (int m = 0; m < 4; ++m) ysc[m] = scales16<true>(sc + 8 * (8 * h + 2 * m + kq));
 #pragma GCC unroll 2
