@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <chrono>
 #include <thread>
 #include <cmath>
 #include <limits>
@@ -87,14 +88,22 @@ TEST_CASE("thread pool: the caller runs chunks a busy worker has not claimed") {
     });
     for (auto& h : hits) REQUIRE(h.load() == 1);
   }
-  // A job whose chunks are all claimed by the caller finishes even if no
-  // worker ever wakes: one thread does all of it.
+  // Busy workers: a chunk a worker runs holds it until the caller has run a
+  // chunk, so the job only finishes because the caller claims what the
+  // workers have not (10 s cap, so a broken pool fails instead of hanging).
+  // Asserting on_caller >= 1 without holding the workers was racy: two
+  // quick workers can claim all three chunks first (seen once under ctest -j 2).
   std::atomic<int> ran{0};
   const auto caller = std::this_thread::get_id();
   std::atomic<int> on_caller{0};
   pool.parallel_for(3, [&](int64_t b, int64_t e) {
+    if (std::this_thread::get_id() == caller) {
+      on_caller += int(e - b);
+    } else {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (on_caller.load() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    }
     ran += int(e - b);
-    if (std::this_thread::get_id() == caller) on_caller += int(e - b);
   });
   REQUIRE(ran == 3);
   REQUIRE(on_caller >= 1);
