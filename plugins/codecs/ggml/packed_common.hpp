@@ -163,8 +163,8 @@ class Packed final : public PackedMatrix {
       // consecutive groups: one core's prefetchers keep more lines in flight
       // over several long sequential streams than over one. Four streams
       // took tinyllama Q8_0 ~15 % past one group at a time; two streams with
-      // the software prefetch took Q4_0 and Q4_K +14-16 % past one
-      // (paired runs, docs/decisions.md).
+      // the software prefetch took Q4_0 and Q4_K +14-16 % past one, and
+      // three Q4_0 a few % more (paired runs, docs/decisions.md).
       if (n_act == 1) {
         constexpr size_t S = L::kDecodeStreams;
         size_t g = o_begin / kRows;
