@@ -74,7 +74,7 @@ struct LegacyLayout : Avx2Rows {
   // 1.06-1.20x at -t 2 in paired runs (Q8_0 gained nothing from the same)
   static constexpr bool kInlineMeta = true;
   static constexpr int kTile = 4;
-  // three decode streams: Q4_0 +6-20 % at -t 1 over two (7 of 7 paired
+  // three decode streams: Q4_0 +3-20 % at -t 1 over two (7 of 7 paired
   // rounds), Q4_1 and Q5_0 even (docs/decisions.md)
   static constexpr size_t kDecodeStreams = 3;
   static constexpr int kOffset = kMin ? 0 : kFive ? 16 : 8;

@@ -159,12 +159,13 @@ class Packed final : public PackedMatrix {
     const size_t ab = act_bytes(), g_end = (o_end + kRows - 1) / kRows;
     if constexpr (kBlocks) {
       // Decode reads S = L::kDecodeStreams groups at a time, each from its
-      // own quarter (or half) of the rows, so every stream runs on through
+      // own 1/S of the thread's rows, so every stream runs on through
       // consecutive groups: one core's prefetchers keep more lines in flight
       // over several long sequential streams than over one. Four streams
-      // took tinyllama Q8_0 ~15 % past one group at a time; two streams with
-      // the software prefetch took Q4_0 and Q4_K +14-16 % past one, and
-      // three Q4_0 a few % more (paired runs, docs/decisions.md).
+      // serve Q8_0 and the floats (neighbouring groups read the same, one
+      // group at a time ~15 % slower); two streams with the software
+      // prefetch took Q4_0 and Q4_K +14-16 % past one, and three Q4_0 a few
+      // % more (paired runs, docs/decisions.md).
       if (n_act == 1) {
         constexpr size_t S = L::kDecodeStreams;
         size_t g = o_begin / kRows;
