@@ -289,7 +289,8 @@ std::string long_request(bool stream, int n = kLongTokens) {
 TEST_CASE("serve: a full queue answers 503 and the running request is unharmed") {
   ServerProcess s({"-m", stories(), "-np", "1", "--max-queue", "0", "-c", "8192", "-t", "1"});
   HttpResult first;
-  std::thread t([&] {
+  // jthread: a failed REQUIRE below unwinds through a join, not std::terminate.
+  std::jthread t([&] {
     first = curl("POST", s.url("/v1/completions"), long_request(false), {"Content-Type: application/json"}, 300);
   });
   wait_for([&] { return metric(s, "tessel_slots_busy") == 1; }, "the slot to be busy");
@@ -324,8 +325,8 @@ TEST_CASE("serve: SIGTERM lets in-flight requests finish, then exits 0") {
   ServerProcess s({"-m", stories(), "-np", "2", "-c", "8192", "-t", "1"});
   HttpResult a, b;
   const std::vector<std::string> json_type = {"Content-Type: application/json"};
-  std::thread ta([&] { a = curl("POST", s.url("/v1/completions"), long_request(true), json_type, 600); });
-  std::thread tb([&] { b = curl("POST", s.url("/v1/completions"), long_request(false), json_type, 600); });
+  std::jthread ta([&] { a = curl("POST", s.url("/v1/completions"), long_request(true), json_type, 600); });
+  std::jthread tb([&] { b = curl("POST", s.url("/v1/completions"), long_request(false), json_type, 600); });
   wait_for([&] { return metric(s, "tessel_slots_busy") == 2; }, "both slots to be busy");
   REQUIRE(s.terminate(600) == 0);
   ta.join();

@@ -101,8 +101,12 @@ HttpResult curl(const std::string& method, const std::string& url, const std::st
     argv.insert(argv.end(), {"--data-binary", "@" + (dir / "request").string()});
   }
   for (const auto& h : headers) argv.insert(argv.end(), {"-H", h});
+  // Close-on-exec: a curl forked meanwhile by another thread must not inherit
+  // this pipe's write end, or this read waits for that curl to exit too (a
+  // 2000-token request held a /metrics poll until it ended, so the poll never
+  // saw the slot busy: CI 12-05).
   int out[2];
-  REQUIRE(pipe(out) == 0);
+  REQUIRE(pipe2(out, O_CLOEXEC) == 0);
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
